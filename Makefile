@@ -1,0 +1,62 @@
+# taimatsu monorepo. Every target sets up .venv itself, so on a fresh clone
+# `make demo` or `make test` is all it takes (needs python3 >= 3.10 and pip).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+# Lives inside .venv, so deleting the venv also forces a reinstall.
+STAMP  := $(VENV)/.taimatsu-installed
+
+# Test and dev tools. torch is pinned exactly: pip finds the local wheel through
+# its configured find-links, and any other version would change parity results.
+TORCH      := torch==2.13.0
+DEV_TOOLS  := pytest pytest-xdist hypothesis scipy ruff $(TORCH)
+
+# Reinstall whenever a package's metadata changes or a new package appears.
+PKG_PYPROJECTS := $(wildcard packages/*/pyproject.toml)
+
+ARGS ?=
+
+.PHONY: all demo test bench lint clean distclean venv
+
+all: test
+
+venv: $(STAMP)
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
+	  { echo "error: taimatsu needs Python >= 3.10; $(PYTHON) is $$($(PYTHON) -V 2>&1)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# One pip call for every package plus the tools, so the resolver sees the local
+# packages (which depend on each other) and the torch pin together.
+$(STAMP): $(PKG_PYPROJECTS) | $(PY)
+	@set -e; editables=""; \
+	for d in packages/*/; do \
+	  if [ -f "$$d/pyproject.toml" ]; then editables="$$editables -e $${d%/}"; fi; \
+	done; \
+	echo "$(PY) -m pip install$$editables $(DEV_TOOLS)"; \
+	$(PY) -m pip install $$editables $(DEV_TOOLS)
+	@touch $@
+
+demo: $(STAMP)
+	$(PY) examples/linear_regression.py
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -q --durations=15 tests $(ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py $(ARGS)
+
+# wildcard: ruff fails on a missing path, and git does not keep empty folders.
+lint: $(STAMP)
+	$(PY) -m ruff check $(wildcard packages tests benchmarks examples)
+
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache .hypothesis packages/*/build packages/*/dist
+	find . \( -path ./$(VENV) -o -path ./.git \) -prune -o \
+	  \( -name __pycache__ -o -name '*.egg-info' \) -type d -print0 | xargs -0 rm -rf
+
+# clean, and drop the virtual environment too.
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,330 @@
+"""The declarative op-test harness: describe an op once, get its tests generated.
+
+A case names the op, how to make its inputs, and its references (NumPy and/or PyTorch).
+`generate_tests` yields forward, non-contiguous, gradcheck and gradgradcheck tests;
+`generate_parity_tests` yields forward and gradient comparisons against PyTorch.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from .. import _dtype as D
+from ._comparison import assert_close, to_numpy
+
+FLOATS = (D.float32, D.float64)
+
+
+@dataclass
+class Arg:
+    """A tensor input: its shape, dtype (None: the case's float dtype) and values."""
+
+    shape: tuple
+    dtype: Any = None
+    low: float = -1.0
+    high: float = 1.0
+    requires_grad: bool | None = None
+    fn: Callable | None = None  # fn(rng, shape, np_dtype) -> np.ndarray
+
+    def make(self, rng, float_dtype):
+        dt = float_dtype if self.dtype is None else D.to_dtype(self.dtype)
+        if self.fn is not None:
+            arr = np.asarray(self.fn(rng, tuple(self.shape), dt.np))
+        elif dt._kind == 0:
+            arr = rng.random(self.shape) < 0.5
+        elif dt._kind == 1:
+            arr = rng.integers(int(self.low), int(self.high), size=self.shape)
+        elif dt._kind == 3:
+            arr = rng.uniform(self.low, self.high, self.shape) + 1j * rng.uniform(
+                self.low, self.high, self.shape)
+        else:
+            arr = rng.uniform(self.low, self.high, self.shape)
+        return arr.astype(dt.np) if arr.dtype != dt.np else arr
+
+    def differentiable(self, float_dtype) -> bool:
+        if self.requires_grad is not None:
+            return self.requires_grad
+        dt = float_dtype if self.dtype is None else D.to_dtype(self.dtype)
+        return dt._kind >= 2
+
+
+@dataclass
+class OpCase:
+    """One op, its inputs and references; see the module docstring."""
+
+    name: str
+    op: Callable | None = None
+    torch_op: Any = None
+    numpy_op: Callable | None = None
+    inputs: list = field(default_factory=list)
+    kwargs: dict = field(default_factory=dict)
+    dtypes: tuple = FLOATS
+    grad: bool = True
+    gradgrad: bool = True
+    atol: float | None = None
+    rtol: float | None = None
+    noncontiguous: bool = True
+    parity: bool = True
+    grad_atol: float = 1e-5
+    grad_rtol: float = 1e-3
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- inputs -------------------------------------------------------------------------
+    def _op(self):
+        if self.op is not None:
+            return self.op
+        import taimatsu
+        return _resolve(taimatsu, self.name.split("[")[0])
+
+    def arrays(self, dtype) -> list:
+        """The raw inputs: numpy arrays for tensor specs, other values as they are."""
+        rng = np.random.default_rng(zlib.crc32(self.name.encode()))
+        out = []
+        for spec in self.inputs:
+            if isinstance(spec, tuple):
+                spec = Arg(spec)
+            out.append(spec.make(rng, dtype) if isinstance(spec, Arg) else spec)
+        return out
+
+    def _grad_flags(self, dtype):
+        flags = []
+        for spec in self.inputs:
+            if isinstance(spec, tuple):
+                spec = Arg(spec)
+            flags.append(isinstance(spec, Arg) and spec.differentiable(dtype))
+        return flags
+
+    def tensors(self, dtype, requires_grad=False, noncontiguous=False):
+        """taimatsu arguments for `dtype` (leaf tensors that require grad if asked)."""
+        from .._tensor import Tensor
+        args = []
+        for arr, diff in zip(self.arrays(dtype), self._grad_flags(dtype)):
+            if isinstance(arr, np.ndarray):
+                data = _noncontiguous(arr) if noncontiguous else arr.copy()
+                t = Tensor._make(data)
+                if requires_grad and diff:
+                    t.requires_grad_(True)
+                args.append(t)
+            else:
+                args.append(arr)
+        return args
+
+    def run(self, args):
+        return self._op()(*args, **self.kwargs)
+
+    # -- checks ---------------------------------------------------------------------------
+    def check_forward(self):
+        for dt in self.dtypes:
+            result = self.run(self.tensors(dt))
+            if self.numpy_op is not None:
+                expected = self.numpy_op(*self.arrays(dt), **self.kwargs)
+                assert_close(_plain(result), _plain(expected), rtol=self.rtol, atol=self.atol,
+                             check_dtype=False, msg=None)
+
+    def check_noncontiguous(self):
+        for dt in self.dtypes:
+            expected = self.run(self.tensors(dt))
+            actual = self.run(self.tensors(dt, noncontiguous=True))
+            assert_close(_plain(actual), _plain(expected), rtol=self.rtol, atol=self.atol)
+
+    def _diff_call(self, dtype):
+        from ..autograd import gradcheck  # noqa: F401
+        args = self.tensors(dtype, requires_grad=True)
+        idx = [i for i, a in enumerate(args) if getattr(a, "_rg", False)]
+
+        def fn(*diff):
+            full = list(args)
+            for i, t in zip(idx, diff):
+                full[i] = t
+            return self.run(full)
+        return fn, [args[i] for i in idx]
+
+    def check_gradcheck(self):
+        from ..autograd import gradcheck
+        fn, diff = self._diff_call(_grad_dtype(self.dtypes))
+        assert gradcheck(fn, diff, atol=self.grad_atol, rtol=self.grad_rtol)
+
+    def check_gradgradcheck(self):
+        from ..autograd import gradgradcheck
+        fn, diff = self._diff_call(_grad_dtype(self.dtypes))
+        assert gradgradcheck(fn, diff, atol=self.grad_atol, rtol=self.grad_rtol)
+
+    def check_parity(self, torch):
+        torch_fn = self._torch_op(torch)
+        for dt in self.dtypes:
+            ours = self.run(self.tensors(dt))
+            theirs = torch_fn(*_to_torch(torch, self.arrays(dt)), **_kwargs_to_torch(
+                torch, self.kwargs))
+            assert_close(_plain(ours), _plain(theirs), rtol=self.rtol, atol=self.atol,
+                         check_dtype=True)
+        if self.grad:
+            self._check_grad_parity(torch, torch_fn)
+
+    def _check_grad_parity(self, torch, torch_fn):
+        import taimatsu
+        dt = _grad_dtype(self.dtypes)
+        ours_in = self.tensors(dt, requires_grad=True)
+        theirs_in = _to_torch(torch, self.arrays(dt))
+        flags = self._grad_flags(dt)
+        for t, f in zip(theirs_in, flags):
+            if f:
+                t.requires_grad_(True)
+        ours_out = _float_outputs(self.run(ours_in))
+        theirs_out = _float_outputs(torch_fn(*theirs_in, **_kwargs_to_torch(torch,
+                                                                             self.kwargs)))
+        rng = np.random.default_rng(1)
+        seeds = [rng.standard_normal(tuple(o.shape)).astype(to_numpy(o.detach()).dtype)
+                 for o in theirs_out]
+        ours_diff = [a for a, f in zip(ours_in, flags) if f]
+        theirs_diff = [a for a, f in zip(theirs_in, flags) if f]
+        keep = [i for i, o in enumerate(theirs_out) if o.requires_grad]
+        if not keep:
+            return
+        g_ours = taimatsu.autograd.grad([ours_out[i] for i in keep], ours_diff,
+                                        [taimatsu.tensor(seeds[i]) for i in keep],
+                                        allow_unused=True)
+        g_theirs = torch.autograd.grad([theirs_out[i] for i in keep], theirs_diff,
+                                       [torch.from_numpy(seeds[i]) for i in keep],
+                                       allow_unused=True)
+        for a, b in zip(g_ours, g_theirs):
+            if a is None or b is None:
+                assert a is None or not np.any(to_numpy(a)), "unused input got a gradient"
+                continue
+            assert_close(a, b, rtol=self.rtol or 1e-6, atol=self.atol or 1e-6)
+
+    def _torch_op(self, torch):
+        spec = self.torch_op if self.torch_op is not None else self.name.split("[")[0]
+        if callable(spec):
+            return lambda *a, **k: spec(torch, *a, **k)
+        return _resolve(torch, spec)
+
+
+def _resolve(module, dotted: str):
+    obj = module
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _grad_dtype(dtypes):
+    return D.complex128 if any(d.is_complex for d in dtypes) else D.float64
+
+
+def _noncontiguous(arr: np.ndarray) -> np.ndarray:
+    """The same values in a strided (non-contiguous) array."""
+    if arr.ndim == 0 or arr.size == 0:
+        return arr.copy()
+    big = np.zeros(arr.shape[:-1] + (arr.shape[-1] * 2,), dtype=arr.dtype)
+    view = big[..., ::2]
+    view[...] = arr
+    return view
+
+
+def _plain(x):
+    """Tensors/arrays/namedtuples -> nested lists of numpy arrays for comparison."""
+    if isinstance(x, (tuple, list)):
+        return [_plain(v) for v in x]
+    if isinstance(x, (int, float, bool, complex)):
+        return np.asarray(x)
+    return x
+
+
+def _float_outputs(out):
+    if isinstance(out, (tuple, list)):
+        flat = []
+        for o in out:
+            flat.extend(_float_outputs(o))
+        return flat
+    if hasattr(out, "dtype") and (getattr(out.dtype, "is_floating_point", False)
+                                  or getattr(out.dtype, "is_complex", False)):
+        return [out]
+    return []
+
+
+def _to_torch(torch, values):
+    from .._tensor import Tensor
+    out = []
+    for v in values:
+        if isinstance(v, np.ndarray):
+            out.append(torch.from_numpy(v.copy()))
+        elif isinstance(v, Tensor):
+            out.append(torch.from_numpy(to_numpy(v).copy()))
+        elif isinstance(v, (list, tuple)) and v and all(isinstance(x, Tensor) for x in v):
+            out.append(type(v)(torch.from_numpy(to_numpy(x).copy()) for x in v))
+        else:
+            out.append(v)
+    return out
+
+
+def _kwargs_to_torch(torch, kwargs):
+    from .._tensor import Tensor
+    out = {}
+    for k, v in kwargs.items():
+        if isinstance(v, Tensor):
+            v = torch.from_numpy(to_numpy(v).copy())
+        elif isinstance(v, D.dtype):
+            v = getattr(torch, v.name)
+        out[k] = v
+    return out
+
+
+def _unique_ids(cases):
+    seen: dict = {}
+    ids = []
+    for c in cases:
+        n = seen.get(c.name, 0)
+        seen[c.name] = n + 1
+        ids.append(c.name if n == 0 else f"{c.name}-{n}")
+    return ids
+
+
+def generate_tests(cases) -> dict:
+    """pytest functions for every case: forward, non-contiguous, gradcheck, gradgradcheck."""
+    import pytest
+    cases = list(cases)
+    ids = _unique_ids(cases)
+
+    @pytest.mark.parametrize("case", cases, ids=ids)
+    def test_forward(case):
+        case.check_forward()
+
+    nc = [c for c in cases if c.noncontiguous]
+
+    @pytest.mark.parametrize("case", nc, ids=_unique_ids(nc))
+    def test_noncontiguous(case):
+        case.check_noncontiguous()
+
+    g = [c for c in cases if c.grad]
+
+    @pytest.mark.parametrize("case", g, ids=_unique_ids(g))
+    def test_gradcheck(case):
+        case.check_gradcheck()
+
+    gg = [c for c in cases if c.grad and c.gradgrad]
+
+    @pytest.mark.parametrize("case", gg, ids=_unique_ids(gg))
+    def test_gradgradcheck(case):
+        case.check_gradgradcheck()
+
+    return {"test_forward": test_forward, "test_noncontiguous": test_noncontiguous,
+            "test_gradcheck": test_gradcheck, "test_gradgradcheck": test_gradgradcheck}
+
+
+def generate_parity_tests(cases) -> dict:
+    """pytest functions comparing every case's values and gradients against PyTorch."""
+    import pytest
+    cases = [c for c in cases if c.parity]
+
+    @pytest.mark.parity
+    @pytest.mark.parametrize("case", cases, ids=_unique_ids(cases))
+    def test_parity(case):
+        torch = pytest.importorskip("torch")
+        case.check_parity(torch)
+
+    return {"test_parity": test_parity}

@@ -1,0 +1,7 @@
+"""Arithmetic ops against PyTorch: values, dtypes and gradients."""
+
+from op_cases.arithmetic import CASES
+
+from taimatsu.testing import generate_parity_tests
+
+globals().update(generate_parity_tests(CASES))

@@ -190,9 +190,10 @@ def result_type_of(tensors, scalars=()) -> dtype:
 
 def _joined(base: dtype, higher: dtype) -> dtype:
     # A lower tier with a higher category contributes its category; complex keeps the
-    # precision of a float base (float64 tensor + 1j -> complex128).
+    # precision of a float base (float64 tensor + 1j -> complex128). torch's complex32 for
+    # float16 bases has no NumPy storage: complex64 stands in for it.
     if higher.is_complex and base.is_floating_point:
-        return base.to_complex() if base in (float32, float64) else higher
+        return base.to_complex()
     return higher
 
 

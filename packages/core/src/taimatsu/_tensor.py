@@ -76,7 +76,7 @@ class Tensor:
     def __init__(self, *args, device=None):
         from .ops.creation import _array_from_data
         if len(args) == 1 and not isinstance(args[0], int):
-            data = _array_from_data(args[0], D.get_default_dtype(), None)
+            data = _array_from_data(args[0], D.get_default_dtype(), D.get_default_dtype())
         else:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             data = np.empty(tuple(int(s) for s in shape), dtype=D.get_default_dtype().np)
@@ -557,3 +557,11 @@ def _refresh_view(view: Tensor) -> None:
     view._grad_fn = view_node_for(view)
     view._output_nr = 0
     view._view_ver = view._vc[0]
+
+
+def _bind_engine() -> None:
+    from .autograd import engine
+    engine.Tensor = Tensor
+
+
+_bind_engine()

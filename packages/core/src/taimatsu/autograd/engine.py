@@ -13,6 +13,8 @@ import numpy as np
 from . import grad_mode
 from .node import Node, _anomaly
 
+Tensor = None  # set by taimatsu._tensor once the class exists (it imports this module)
+
 
 class _AccumulateGrad:
     """The node kind that ends at a leaf tensor and adds into its `.grad`."""
@@ -78,7 +80,6 @@ def run_backward(roots, grads, *, retain_graph=False, create_graph=False, captur
     capture: optional list of edges whose incoming gradient is returned (autograd.grad);
     accumulate: add into leaves' .grad (backward) or not (grad).
     """
-    from .._tensor import Tensor
     root_nodes = [n for n, _ in roots]
     deps, _ = _dependencies(root_nodes)
     buffers: dict = {}
@@ -165,7 +166,6 @@ def _materialize(node, grads, create_graph):
 
 
 def _call_backward(node, grads, create_graph):
-    from .._tensor import Tensor
     if node._num_outputs > 1:
         grads = _materialize(node, grads, create_graph)
     fn = node.fn
@@ -212,13 +212,11 @@ def _as_tuple(results):
 
 
 def _const_tensor(array):
-    from .._tensor import Tensor
     return Tensor._make(array)
 
 
 def _saved_as_tensors(node):
     """Saved arrays as graph-connected Tensors: the inputs themselves, or rebuilt outputs."""
-    from .._tensor import Tensor
     out = []
     for arr, entry in zip(node._saved, node._saved_src):
         if entry is None:
@@ -231,7 +229,6 @@ def _saved_as_tensors(node):
 
 
 def _check_nan(node, results):
-    from .._tensor import Tensor
     for i, r in enumerate(results):
         if r is None:
             continue
@@ -297,12 +294,10 @@ def _run_post_hooks(node, results, grads):
 
 
 def _wrap_grad(g):
-    from .._tensor import Tensor
     return g if isinstance(g, Tensor) else Tensor._make(g)
 
 
 def _unwrap_grad(g, create_graph):
-    from .._tensor import Tensor
     if create_graph:
         return g
     return g._data if isinstance(g, Tensor) else g
@@ -310,7 +305,6 @@ def _unwrap_grad(g, create_graph):
 
 def _accumulate(leaf, g, create_graph, given_roots):
     """Adds `g` into `leaf.grad`, copying when `g` may alias another tensor's memory."""
-    from .._tensor import Tensor
     if g is None:
         return
     if create_graph:

@@ -176,7 +176,7 @@ class Function(metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **params):
         """Runs the op on Tensors (and plain values) and returns Tensor output(s)."""
-        from .._tensor import Tensor, _wrap_outputs
+        Tensor = _T.Tensor
         arrays = []
         record = False
         first = None
@@ -192,22 +192,45 @@ class Function(metaclass=FunctionMeta):
         try:
             if not (record and _enabled[0]):
                 out = cls.forward(_NoGradCtx(), *arrays, **params)
-                return _wrap_outputs(cls, out, args, None, params)
+                return _T._wrap_outputs(cls, out, args, None, params)
             node = Node(cls)
-            node.xp = backend.of(first)
-            node.needs_input_grad = tuple(isinstance(a, Tensor) and a._rg for a in args)
+            node.xp = np if type(first) is _ndarray else backend.of(first)
+            needs = []
+            edges = []
+            for a in args:
+                if isinstance(a, Tensor) and a._rg:
+                    needs.append(True)
+                    edges.append(_edge(a))
+                else:
+                    needs.append(False)
+                    edges.append(_NO_EDGE)
+            node.needs_input_grad = tuple(needs)
             out = cls.forward(node, *arrays, **params)
         except ValueError as exc:
             _raise_broadcast_error(exc, arrays)
             raise
-        node.next_functions = tuple(_edge(a) if isinstance(a, Tensor) else (None, 0)
-                                    for a in args)
+        node.next_functions = tuple(edges)
         if _anomaly[0]:
             node._trace = traceback.format_stack()[:-1]
-        result = _wrap_outputs(cls, out, args, node, params)
+        result = _T._wrap_outputs(cls, out, args, node, params)
         if node._saved:
             _record_saved_sources(node, args, result)
         return result
+
+
+_NO_EDGE = (None, 0)
+
+
+class _LazyTensorModule:
+    """taimatsu._tensor, bound on first use (it imports this module)."""
+
+    def __getattr__(self, name):
+        from .. import _tensor
+        globals()["_T"] = _tensor
+        return getattr(_tensor, name)
+
+
+_T = _LazyTensorModule()
 
 
 def _raise_broadcast_error(exc, arrays):
@@ -225,8 +248,10 @@ def _raise_broadcast_error(exc, arrays):
 def _edge(t):
     """(node, output_nr) through which a gradient reaches tensor `t`."""
     if not t._rg:
-        return (None, 0)
-    fn = t.grad_fn  # property: refreshes a stale view's node
+        return _NO_EDGE
+    fn = t._grad_fn
+    if t._base is not None:
+        fn = t.grad_fn  # the property refreshes a stale view's node
     if fn is not None:
         return (fn, t._output_nr)
     return (t._grad_accumulator(), 0)
@@ -238,7 +263,7 @@ def _record_saved_sources(node, inputs, outputs):
     The version lets backward detect in-place changes; the source lets create_graph
     mode hand backward the Tensors themselves (inputs) or rebuild outputs.
     """
-    from .._tensor import Tensor
+    Tensor = _T.Tensor
     outs = outputs if isinstance(outputs, tuple) else (outputs,)
     src = []
     for arr in node._saved:

@@ -138,11 +138,27 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
 
 
 def from_dlpack(ext) -> Tensor:
+    """A tensor sharing memory with a DLPack-capable object (or a raw DLPack capsule)."""
     if isinstance(ext, Tensor):
         return ext
-    if backend.is_cuda_array(ext) or getattr(ext, "__dlpack_device__", lambda: (1, 0))()[0] == 2:
+    if type(ext).__name__ == "PyCapsule":
+        ext = _Capsule(ext)
+    if backend.is_cuda_array(ext) or ext.__dlpack_device__()[0] == 2:
         return Tensor._make(backend.cupy().from_dlpack(ext))
     return Tensor._make(np.from_dlpack(ext))
+
+
+class _Capsule:
+    """Lets NumPy import a bare capsule (it only accepts objects with __dlpack__)."""
+
+    def __init__(self, capsule):
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return (1, 0)  # a bare capsule carries no device query; host memory assumed
 
 
 def _shape(size) -> tuple:

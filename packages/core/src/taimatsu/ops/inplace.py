@@ -22,9 +22,12 @@ class _CopySlices(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        grad_base = grad.copy()
-        ctx.view_fn(grad_base)[...] = 0
-        return grad_base, ctx.view_fn(grad).copy()
+        grad_base = _like_base(ctx)
+        grad_base[...] = grad
+        view = ctx.view_fn(grad_base)
+        grad_view = view.copy()
+        view[...] = 0
+        return grad_base, grad_view
 
 
 class _ViewOf(Function):
@@ -35,9 +38,27 @@ class _ViewOf(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        full = ctx.xp.zeros(ctx.base_shape, dtype=ctx.base_dtype)
+        full = _like_base(ctx)
+        full[...] = 0
         ctx.view_fn(full)[...] = grad
         return full
+
+
+def _layout(arr) -> tuple:
+    """Axes from outermost to innermost in memory: enough to rebuild an array whose strides
+    admit the same views (view(-1) of a transposed base, for one)."""
+    return tuple(sorted(range(arr.ndim), key=lambda i: -abs(arr.strides[i])))
+
+
+def _like_base(ctx):
+    """An uninitialised array shaped and laid out like the base, on which views replay."""
+    order = ctx.base_layout
+    shape = ctx.base_shape
+    out = ctx.xp.empty(tuple(shape[i] for i in order), dtype=ctx.base_dtype)
+    inverse = [0] * len(order)
+    for i, o in enumerate(order):
+        inverse[o] = i
+    return out.transpose(inverse)
 
 
 def view_node_for(view) -> Node:
@@ -49,6 +70,7 @@ def view_node_for(view) -> Node:
     node.view_fn = view._view_fn
     node.base_shape = base._data.shape
     node.base_dtype = base._data.dtype
+    node.base_layout = _layout(base._data)
     return node
 
 
@@ -79,6 +101,11 @@ def apply_inplace(self, result):
         raise RuntimeError(f"result type {_legacy(result.dtype)} can't be cast to the desired "
                            f"output type {_legacy(self.dtype)}")
     check_inplace(self)
+    arr = self._data
+    if any(st == 0 and n > 1 for st, n in zip(arr.strides, arr.shape)):
+        raise RuntimeError("unsupported operation: more than one element of the written-to "
+                           "tensor refers to a single memory location. Please clone() the "
+                           "tensor before performing the operation.")
     recording = _enabled[0] and result._rg
     node = result._grad_fn if recording else None
     if node is not None and node._saved:
@@ -98,6 +125,9 @@ def apply_inplace(self, result):
     copy.next_functions = (_edge(base), (node, result._output_nr))
     copy.needs_input_grad = (base._rg, True)
     copy.view_fn = self._view_fn
+    copy.base_shape = base._data.shape
+    copy.base_dtype = base._data.dtype
+    copy.base_layout = _layout(base._data)
     base._grad_fn = copy
     base._output_nr = 0
     base._rg = True

@@ -88,16 +88,13 @@ def empty_cache() -> None:
 
 
 def manual_seed(seed: int) -> None:
-    if is_available():
-        backend.cupy().random.seed(int(seed))
+    """Seeds every GPU's generator (CuPy's), as manual_seed_all: there is one stream each."""
+    manual_seed_all(seed)
 
 
 def manual_seed_all(seed: int) -> None:
-    if is_available():
-        cp = backend.cupy()
-        for i in range(device_count()):
-            with cp.cuda.Device(i):
-                cp.random.seed(int(seed))
+    from ..ops.random import _seed_cuda
+    _seed_cuda(int(seed) & (2**64 - 1))
 
 
 def is_bf16_supported() -> bool:

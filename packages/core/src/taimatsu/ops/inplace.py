@@ -119,23 +119,30 @@ def apply_inplace(self, result):
         self._output_nr = result._output_nr
         self._rg = True
         return self
-    base = self._base
+    rebase_view(self, node, result._output_nr)
+    return self
+
+
+def rebase_view(view, node, output_nr: int) -> None:
+    """After `view` was overwritten with output `output_nr` of `node`, its base's gradient
+    flows through CopySlices (outside the view: the old base; inside: the new value) and
+    the view's own node becomes a view of the base's new node."""
+    base = view._base
     copy = Node(_CopySlices)
     copy.xp = node.xp
-    copy.next_functions = (_edge(base), (node, result._output_nr))
+    copy.next_functions = (_edge(base), (node, output_nr))
     copy.needs_input_grad = (base._rg, True)
-    copy.view_fn = self._view_fn
+    copy.view_fn = view._view_fn
     copy.base_shape = base._data.shape
     copy.base_dtype = base._data.dtype
     copy.base_layout = _layout(base._data)
     base._grad_fn = copy
     base._output_nr = 0
     base._rg = True
-    self._rg = True
-    self._grad_fn = view_node_for(self)
-    self._output_nr = 0
-    self._view_ver = self._vc[0]
-    return self
+    view._rg = True
+    view._grad_fn = view_node_for(view)
+    view._output_nr = 0
+    view._view_ver = view._vc[0]
 
 
 def _detach_saved_self(node, array) -> None:

@@ -63,7 +63,7 @@ def assert_close(actual, expected, *, rtol: float | None = None, atol: float | N
     atol = default_atol if atol is None else atol
     if a.dtype.kind in "biu" and e.dtype.kind in "biu":
         ok = np.array_equal(a, e)
-        close = None if ok else (a != e)
+        close = None if ok else (a == e)
     else:
         close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan)
         ok = bool(np.all(close))

@@ -67,9 +67,18 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array with autograd, as torch.Tensor."""
 
-    __slots__ = ("_data", "_rg", "_grad", "_grad_fn", "_output_nr", "_vc", "_base",
-                 "_view_fn", "_view_ver", "_acc", "_hooks", "_retains_grad", "__weakref__",
-                 "__dict__")
+    __slots__ = ("_data", "_rg", "_grad_fn", "_vc", "__weakref__", "__dict__")
+
+    # Rarely set state lives on the class until a tensor sets its own: ops create tensors
+    # by the million, and each attribute not written there is time saved.
+    _grad = None
+    _output_nr = 0
+    _base = None
+    _view_fn = None
+    _view_ver = 0
+    _acc = None
+    _hooks = None
+    _retains_grad = False
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
 
@@ -88,19 +97,13 @@ class Tensor:
     @staticmethod
     def _make(data, grad_fn=None, output_nr=0, requires_grad=False) -> Tensor:
         """Wraps an array without copying: the one way ops create tensors."""
-        t = object.__new__(Tensor)
+        t = _new_tensor(Tensor)
         t._data = data
         t._rg = requires_grad
-        t._grad = None
         t._grad_fn = grad_fn
-        t._output_nr = output_nr
         t._vc = [0]
-        t._base = None
-        t._view_fn = None
-        t._view_ver = 0
-        t._acc = None
-        t._hooks = None
-        t._retains_grad = False
+        if output_nr:
+            t._output_nr = output_nr
         return t
 
     # -- basic queries ------------------------------------------------------------------
@@ -456,16 +459,11 @@ def _address(arr) -> int:
 def _init(t: Tensor, data) -> None:
     t._data = data
     t._rg = False
-    t._grad = None
     t._grad_fn = None
-    t._output_nr = 0
     t._vc = [0]
-    t._base = None
-    t._view_fn = None
-    t._view_ver = 0
-    t._acc = None
-    t._hooks = None
-    t._retains_grad = False
+
+
+_new_tensor = object.__new__
 
 
 def _rebuild_tensor(cls, array, device, requires_grad, state=None):
@@ -497,17 +495,16 @@ def _wrap_outputs(fn, out, inputs, node, params=None):
     """Tensors for an op's output arrays; records grad_fn and view links."""
     multi = isinstance(out, tuple)
     outs = out if multi else (out,)
-    if node is not None:
+    if node is not None and len(outs) != 1:
         node._num_outputs = len(outs)
     results = []
     for i, arr in enumerate(outs):
-        arr = as_array(arr)
-        t = Tensor._make(arr)
+        if type(arr) is not _ndarray:
+            arr = as_array(arr)
         if node is not None and (arr.dtype.kind in "fc" or arr.dtype == _bf16):
-            t._grad_fn = node
-            t._output_nr = i
-            t._rg = True
-        results.append(t)
+            results.append(Tensor._make(arr, node, i, True))
+        else:
+            results.append(Tensor._make(arr))
     if node is not None and len(outs) > 1:
         xp = node.xp
         node._out_meta = [(r._data.shape, r._data.dtype, xp) if r._rg else None

@@ -31,9 +31,20 @@ class _Released:
 class Node:
     """A backward graph node; `grad_fn` of the tensors an op produced."""
 
-    __slots__ = ("fn", "next_functions", "needs_input_grad", "xp", "_saved", "_saved_src",
-                 "_num_outputs", "_out_meta", "_pre_hooks", "_post_hooks", "_retain",
-                 "_name", "_trace", "_released", "variable", "__dict__", "__weakref__")
+    __slots__ = ("fn", "next_functions", "needs_input_grad", "xp", "_saved", "__dict__",
+                 "__weakref__")
+
+    # Defaults on the class: most nodes never set these, and a node is made per op call.
+    _saved_src = None
+    _num_outputs = 1
+    _out_meta = None
+    _pre_hooks = None
+    _post_hooks = None
+    _retain = None
+    _name = None
+    _trace = None
+    _released = False
+    variable = None
 
     def __init__(self, fn):
         self.fn = fn
@@ -41,15 +52,6 @@ class Node:
         self.needs_input_grad = ()
         self.xp = np
         self._saved = ()
-        self._saved_src = None
-        self._num_outputs = 1
-        self._out_meta = None
-        self._pre_hooks = None
-        self._post_hooks = None
-        self._retain = None
-        self._name = None
-        self._trace = None
-        self._released = False
 
     # -- what ops call -------------------------------------------------------------------
     def save_for_backward(self, *arrays) -> None:

@@ -36,7 +36,7 @@ from .ops.indexing import *  # noqa: E402,F401,F403
 from .ops.linalg import *  # noqa: E402,F401,F403
 from .ops.fft import *  # noqa: E402,F401,F403
 from .ops.random import *  # noqa: E402,F401,F403
-from . import autograd, fft, linalg, testing  # noqa: E402,F401
+from . import autograd, cuda, fft, linalg, testing  # noqa: E402,F401
 
 
 def can_cast(from_, to) -> bool:

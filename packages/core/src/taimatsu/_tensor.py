@@ -23,6 +23,7 @@ _ndarray = np.ndarray
 _from_np = D._BY_NP
 _bf16 = D.bfloat16.np
 _enabled = grad_mode._enabled
+_inference_mode = grad_mode._inference
 
 _LEGACY_NAMES = {
     "float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -79,6 +80,7 @@ class Tensor:
     _acc = None
     _hooks = None
     _retains_grad = False
+    _inference = False
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
 
@@ -104,6 +106,8 @@ class Tensor:
         t._vc = [0]
         if output_nr:
             t._output_nr = output_nr
+        if _inference_mode[0]:
+            t._inference = True
         return t
 
     # -- basic queries ------------------------------------------------------------------
@@ -176,6 +180,10 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
+
+    def is_inference(self) -> bool:
+        """True for tensors made under inference_mode (never usable in autograd)."""
+        return self._inference
 
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point

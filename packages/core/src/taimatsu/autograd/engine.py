@@ -175,7 +175,7 @@ def _call_backward(node, grads, create_graph):
         old_xp = node.xp
         node.xp = _graph_xp
         if node._saved and node._saved_src is not None:
-            node.saved_arrays  # runs the version check before swapping in Tensors
+            _ = node.saved_arrays  # runs the version check before swapping in Tensors
             node._saved = _saved_as_tensors(node)
             src, node._saved_src = node._saved_src, None
         else:
@@ -309,7 +309,9 @@ def _accumulate(leaf, g, create_graph, given_roots):
         return
     if create_graph:
         g = g if isinstance(g, Tensor) else Tensor._make(g)
-        leaf._grad = g if leaf._grad is None else leaf._grad + g
+        # As torch, a new grad is a (differentiable) copy: `g` may be the seed gradient or
+        # the very tensor another leaf receives (Add hands one gradient to both inputs).
+        leaf._grad = g.clone() if leaf._grad is None else leaf._grad + g
         return
     if isinstance(g, Tensor):
         g = g._data

@@ -12,6 +12,7 @@ against `ctx.xp` and Python operators builds a graph of its own.
 
 from __future__ import annotations
 
+import re
 import traceback
 
 import numpy as np
@@ -129,12 +130,14 @@ def _raise_modified(node, entry):
         desc = f"[{_type_name(tensor)} [{shape}]]"
         fn = tensor._grad_fn
         if fn is not None:
-            desc += f", which is output {tensor._output_nr} of {fn.name()},"
+            op = re.sub(r"Backward\d+$", "", fn.name())  # torch names the op: "Exp"
+            desc += f", which is output {tensor._output_nr} of {op},"
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an "
         f"inplace operation: {desc} is at version {counter[0]}; expected version {expected} "
         "instead. Hint: enable anomaly detection to find the operation that failed to "
-        "compute its gradient, with taimatsu.autograd.set_detect_anomaly(True).")
+        "compute its gradient, with taimatsu.autograd.set_detect_anomaly(True, "
+        "check_nan=False).")
 
 
 class _NoGradCtx:
@@ -203,6 +206,8 @@ class Function(metaclass=FunctionMeta):
                 if isinstance(a, Tensor) and a._rg:
                     needs.append(True)
                     edges.append(_edge(a))
+                elif isinstance(a, Tensor) and a._inference:
+                    raise RuntimeError(_INFERENCE_MESSAGE)
                 else:
                     needs.append(False)
                     edges.append(_NO_EDGE)
@@ -221,6 +226,8 @@ class Function(metaclass=FunctionMeta):
 
 
 _NO_EDGE = (None, 0)
+_INFERENCE_MESSAGE = ("Inference tensors cannot be saved for backward. To work around you can "
+                      "make a clone to get a normal tensor and use it in autograd.")
 
 
 class _LazyTensorModule:

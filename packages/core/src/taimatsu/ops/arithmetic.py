@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.node import Function
@@ -214,23 +216,29 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_arrays
-        xp = ctx.xp
         a = ctx.scalars[0] if a is None else a
         b = ctx.scalars[1] if b is None else b
-        ga = gb = None
-        if _needs(ctx, 0):
-            if not hasattr(b, "shape"):
-                ga = xp.zeros_like(grad) if b == 0 else grad * (b * a ** (b - 1))
-            else:
-                ga = sum_to(xp.where(b == 0, 0.0, grad * b * a ** (b - 1)), a.shape)
-        if _needs(ctx, 1):
-            # d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0 (torch's choice)
-            if hasattr(a, "shape"):
-                safe = xp.where((a == 0) & (b >= 0), 1.0, a)
-                gb = sum_to(grad * out * xp.log(safe), b.shape)
-            else:
-                gb = grad * out * _log_scalar(a)
-        return ga, gb
+        # 0 ** negative and log(negative) make inf/nan silently, as in torch.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _pow_grads(ctx, grad, a, b, out)
+
+
+def _pow_grads(ctx, grad, a, b, out):
+    xp = ctx.xp
+    ga = gb = None
+    if _needs(ctx, 0):
+        if not hasattr(b, "shape"):
+            ga = xp.zeros_like(grad) if b == 0 else grad * (b * a ** (b - 1))
+        else:
+            ga = sum_to(xp.where(b == 0, 0.0, grad * b * a ** (b - 1)), a.shape)
+    if _needs(ctx, 1):
+        # d/db a^b = a^b log a, taken as 0 where a == 0 and b >= 0 (torch's choice)
+        if hasattr(a, "shape"):
+            safe = xp.where((a == 0) & (b >= 0), 1.0, a)
+            gb = sum_to(grad * out * xp.log(safe), b.shape)
+        else:
+            gb = grad * out * _log_scalar(a)
+    return ga, gb
 
 
 def _log_scalar(a):
@@ -294,9 +302,30 @@ subtract = sub
 Tensor.subtract = sub
 
 
+class Rsub(Function):
+    """other - alpha * input (the reflected subtraction)."""
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
+        ctx.alpha = alpha
+        if not hasattr(b, "shape"):
+            ctx.mark_name("RsubBackward1")
+        return b - a if alpha == 1 else b - alpha * a
+
+    @staticmethod
+    def backward(ctx, grad):
+        sa, sb = ctx.shapes
+        ga = sum_to(-grad if ctx.alpha == 1 else grad * -ctx.alpha, sa) if _needs(ctx, 0) \
+            else None
+        return ga, sum_to(grad, sb) if _needs(ctx, 1) else None
+
+
 @method()
 def rsub(input, other, *, alpha=1) -> Tensor:
-    return sub(other, input, alpha=alpha) if alpha == 1 else sub(other * 1, input, alpha=alpha)
+    """other - alpha * input."""
+    a, b = promote(input, other)
+    return Rsub.apply(a, b, alpha=alpha) if alpha != 1 else Rsub.apply(a, b)
 
 
 @method("mul", "multiply")
@@ -446,7 +475,7 @@ def _check_operand(other):
 Tensor.__add__ = _forward_op(add)
 Tensor.__radd__ = _reflected(add)
 Tensor.__sub__ = _forward_op(sub)
-Tensor.__rsub__ = _reflected(sub)
+Tensor.__rsub__ = rsub
 Tensor.__mul__ = _forward_op(mul)
 Tensor.__rmul__ = _reflected(mul)
 Tensor.__truediv__ = _forward_op(div)

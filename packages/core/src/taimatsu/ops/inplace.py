@@ -81,6 +81,11 @@ def _xp_of(t):
 
 def check_inplace(self) -> None:
     """PyTorch refuses in-place changes to leaves that require grad while recording."""
+    if self._inference and not grad_mode._inference[0]:
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not "
+                           "allowed.You can make a clone to get a normal tensor before doing "
+                           "inplace update.See https://github.com/pytorch/rfcs/pull/17 for "
+                           "more details.")
     if not _enabled[0]:
         return
     if self._rg and self._grad_fn is None and self._base is None:

@@ -88,9 +88,9 @@ def test_out_argument():
 def test_bool_subtraction_and_negation_errors():
     b = tm.tensor([True, False])
     with pytest.raises(RuntimeError, match="Subtraction, the `-` operator, with two bool"):
-        b - b
+        _ = b - b
     with pytest.raises(RuntimeError, match="Negation, the `-` operator, on a bool tensor"):
-        -b
+        _ = -b
 
 
 def test_integer_division_by_zero():

@@ -2,41 +2,101 @@
 
 from __future__ import annotations
 
-from . import _dtype
+from . import _dtype, autograd, cuda, fft, linalg, testing  # noqa: E402,F401
 from ._device import device
-from ._dtype import (bfloat16, bool, cdouble, cfloat, complex64, complex128, double, float,
-                     float16, float32, float64, get_default_dtype, half, int, int8, int16,
-                     int32, int64, long, promote_types, result_type, set_default_dtype, short,
-                     uint8)
+from ._dtype import (
+    bfloat16,
+    bool,
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
+    double,
+    float,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    promote_types,
+    result_type,
+    set_default_dtype,
+    short,
+    uint8,
+)
 from ._dtype import dtype as dtype
 from ._tensor import Size, Tensor
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
-from .autograd import (enable_grad, inference_mode, is_grad_enabled,
-                       is_inference_mode_enabled, no_grad, set_grad_enabled)
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .ops import arithmetic, conversion, creation, inplace  # noqa: F401  (attach methods)
-
-from .ops.arithmetic import (add, div, divide, float_power, floor_divide, fmod, mul,  # noqa: E402
-                             multiply, neg, negative, positive, pow, remainder, rsub, sub,
-                             subtract, true_divide)
-from .ops.conversion import clone  # noqa: E402
-from .ops.creation import (arange, as_tensor, asarray, empty, empty_like, eye,  # noqa: E402
-                           from_dlpack, from_numpy, full, full_like, is_complex,
-                           is_floating_point, is_tensor, linspace, logspace, numel, ones,
-                           ones_like, scalar_tensor, tensor, zeros, zeros_like)
-
-
-from .ops.pointwise import *  # noqa: E402,F401,F403
+from .ops.arithmetic import (  # noqa: E402
+    add,
+    div,
+    divide,
+    float_power,
+    floor_divide,
+    fmod,
+    mul,
+    multiply,
+    neg,
+    negative,
+    positive,
+    pow,
+    remainder,
+    rsub,
+    sub,
+    subtract,
+    true_divide,
+)
 from .ops.comparison import *  # noqa: E402,F401,F403
+from .ops.conversion import clone  # noqa: E402
+from .ops.creation import (  # noqa: E402
+    arange,
+    as_tensor,
+    asarray,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    is_complex,
+    is_floating_point,
+    is_tensor,
+    linspace,
+    logspace,
+    numel,
+    ones,
+    ones_like,
+    scalar_tensor,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .ops.fft import *  # noqa: E402,F401,F403
+from .ops.indexing import *  # noqa: E402,F401,F403
+from .ops.join import *  # noqa: E402,F401,F403
+from .ops.linalg import *  # noqa: E402,F401,F403
+from .ops.pointwise import *  # noqa: E402,F401,F403
+from .ops.random import *  # noqa: E402,F401,F403
 from .ops.reduction import *  # noqa: E402,F401,F403
 from .ops.scan import *  # noqa: E402,F401,F403
-from .ops.sorting import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
-from .ops.join import *  # noqa: E402,F401,F403
-from .ops.indexing import *  # noqa: E402,F401,F403
-from .ops.linalg import *  # noqa: E402,F401,F403
-from .ops.fft import *  # noqa: E402,F401,F403
-from .ops.random import *  # noqa: E402,F401,F403
-from . import autograd, cuda, fft, linalg, testing  # noqa: E402,F401
+from .ops.sorting import *  # noqa: E402,F401,F403
 
 
 def can_cast(from_, to) -> bool:

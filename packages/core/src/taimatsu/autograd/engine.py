@@ -37,7 +37,7 @@ def _root_of(array):
 def _dependencies(roots):
     """Counts, for every node reachable from `roots`, how many edges point at it."""
     deps = {}
-    stack = [n for n in roots if n is not None]
+    stack = list(dict.fromkeys(n for n in roots if n is not None))  # one visit per node
     seen = set(stack)
     while stack:
         node = stack.pop()

@@ -85,6 +85,9 @@ def cast(x, dt: D.dtype):
         return to_dtype(x, dt)
     if isinstance(x, np.generic):
         x = x.item()
+    if dt is D.bfloat16 and isinstance(x, (int, float)):
+        # NumPy treats Python numbers as weak except for ml_dtypes' bfloat16.
+        return np.asarray(x, dtype=dt.np)
     return x
 
 
@@ -124,8 +127,9 @@ def write_out(out: Tensor, result: Tensor) -> Tensor:
                            "support automatic differentiation, but one of the arguments "
                            "requires grad.")
     if result.dtype is not out.dtype and not D.can_cast(result.dtype, out.dtype):
-        raise RuntimeError(f"result type {result.dtype.name.capitalize()} can't be cast to "
-                           f"the desired output type {out.dtype.name.capitalize()}")
+        from .inplace import _legacy
+        raise RuntimeError(f"result type {_legacy(result.dtype)} can't be cast to the desired "
+                           f"output type {_legacy(out.dtype)}")
     if out._data.shape != result._data.shape:
         out._data = result._data.astype(out._data.dtype, copy=True)
     else:

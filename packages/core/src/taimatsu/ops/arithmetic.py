@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _dtype as D
@@ -9,6 +11,8 @@ from .._tensor import Tensor
 from ..autograd.node import Function
 from ._util import cast, check_device, finish, method, result_dtype, sum_to
 from .inplace import apply_inplace
+
+_quiet = functools.partial(np.errstate, all="ignore")
 
 
 def promote(a, b, *, floating: bool = False):
@@ -24,7 +28,7 @@ def promote(a, b, *, floating: bool = False):
                 if type(a._data) is not type(b._data):
                     check_device(a, b)
                 return a, b
-        elif ka in "fc" and isinstance(b, (int, float)) and a._data.dtype != D.float16.np:
+        elif ka in "fc" and isinstance(b, (int, float)):
             return a, b
     dt = result_dtype(a, b)
     if floating and dt._kind < 2:
@@ -119,7 +123,8 @@ class Div(Function):
                               b if hasattr(b, "shape") else None)
         ctx.b_scalar = b if not hasattr(b, "shape") else None
         ctx.a_shape = getattr(a, "shape", ())
-        return a / b
+        with _quiet():  # x / 0 gives inf silently, as in torch
+            return a / b
 
     @staticmethod
     def backward(ctx, grad):
@@ -139,7 +144,8 @@ class FloorDivide(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = (getattr(a, "shape", ()), getattr(b, "shape", ()))
-        return _xp_of(a, b).floor_divide(a, b)
+        with _quiet():
+            return _xp_of(a, b).floor_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -169,7 +175,8 @@ class Remainder(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(_array(a), _array(b))
         ctx.scalars = (_scalar(a), _scalar(b))
-        return _xp_of(a, b).remainder(a, b)
+        with _quiet():
+            return _xp_of(a, b).remainder(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -188,7 +195,8 @@ class Fmod(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(_array(a), _array(b))
         ctx.scalars = (_scalar(a), _scalar(b))
-        return _xp_of(a, b).fmod(a, b)
+        with _quiet():
+            return _xp_of(a, b).fmod(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -208,7 +216,8 @@ class Pow(Function):
         xp = _xp_of(a, b)
         if hasattr(b, "shape"):
             ctx.mark_name("PowBackward1" if hasattr(a, "shape") else "PowBackward2")
-        out = xp.power(a, b)
+        with _quiet():
+            out = xp.power(a, b)
         ctx.save_for_backward(_array(a), _array(b), out)
         ctx.scalars = (_scalar(a), _scalar(b))
         return out
@@ -219,7 +228,7 @@ class Pow(Function):
         a = ctx.scalars[0] if a is None else a
         b = ctx.scalars[1] if b is None else b
         # 0 ** negative and log(negative) make inf/nan silently, as in torch.
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with _quiet():
             return _pow_grads(ctx, grad, a, b, out)
 
 

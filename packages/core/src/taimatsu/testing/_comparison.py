@@ -20,6 +20,9 @@ def to_numpy(x):
         x = backend.to_numpy(x._data)
     elif type(x).__module__.startswith("torch"):
         x = x.detach().cpu()
+        if x._is_zerotensor():  # torch's lazily-zero gradients have no memory to read
+            x = x.new_zeros(x.shape)
+        x = x.resolve_conj().resolve_neg()
         if str(x.dtype) == "torch.bfloat16":
             x = x.float()
         x = x.numpy()

@@ -1,0 +1,5 @@
+"""taimatsu.nn: Module, Parameter, layers, functional, init and utils."""
+
+from . import functional, init, utils  # noqa: F401
+from .modules import *  # noqa: F401,F403
+from .parameter import *  # noqa: F401,F403

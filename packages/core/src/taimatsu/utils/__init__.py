@@ -1,0 +1,3 @@
+"""taimatsu.utils"""
+
+from . import data  # noqa: F401

@@ -10,7 +10,7 @@ from .. import _dtype as D
 from .._tensor import Tensor
 from ..autograd.node import Function
 from ._util import cast, check_device, finish, method, result_dtype, sum_to
-from .inplace import apply_inplace
+from .inplace import inplace_variant
 
 _quiet = functools.partial(np.errstate, all="ignore")
 
@@ -435,16 +435,8 @@ def positive(input) -> Tensor:
 
 # -- in-place variants and operators -------------------------------------------------------
 
-def _inplace(fn):
-    def inplace(self, *args, **kwargs):
-        return apply_inplace(self, fn(self, *args, **kwargs))
-    inplace.__name__ = fn.__name__ + "_"
-    inplace.__doc__ = f"In-place version of {fn.__name__}()."
-    return inplace
-
-
 for _fn in (add, sub, mul, div, floor_divide, remainder, fmod, pow, neg, float_power):
-    setattr(Tensor, _fn.__name__ + "_", _inplace(_fn))
+    setattr(Tensor, _fn.__name__ + "_", inplace_variant(_fn))
 Tensor.subtract_ = Tensor.sub_
 Tensor.multiply_ = Tensor.mul_
 Tensor.divide_ = Tensor.true_divide_ = Tensor.div_

@@ -13,8 +13,8 @@ from .. import backend
 from .._tensor import Tensor
 from ..autograd.node import as_array
 from ._util import broadcast_shapes_or_raise, check_device, finish, method, result_dtype
-from .arithmetic import _forward_op, _inplace, _reflected
-from .inplace import _legacy
+from .arithmetic import _forward_op, _reflected
+from .inplace import _legacy, inplace_variant
 from .pointwise import _check_tensor, _unsupported
 
 __all__ = [
@@ -356,7 +356,7 @@ for _name in ("eq", "ne", "not_equal", "lt", "less", "le", "less_equal", "gt", "
               "greater_equal", "logical_and", "logical_or", "logical_xor", "logical_not",
               "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
               "bitwise_right_shift"):
-    setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name)))
+    setattr(Tensor, _name + "_", inplace_variant(getattr(Tensor, _name)))
 del _name
 
 

@@ -23,7 +23,7 @@ from .._tensor import Tensor, _type_name
 from ..autograd import grad_mode
 from ..autograd.node import Function
 from ._util import broadcast_shapes_or_raise, cast, finish, method, sum_to, wrap_dim
-from .inplace import _legacy, apply_inplace
+from .inplace import _legacy, apply_inplace, inplace_variant
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
            "index_copy", "index_fill", "index_put", "index_put_", "masked_fill",
@@ -1455,14 +1455,6 @@ def fill_diagonal_(self: Tensor, fill_value, wrap: bool = False) -> Tensor:
 
 # -- in-place variants -------------------------------------------------------------------------
 
-def _inplace(fn):
-    def inplace(self, *args, **kwargs):
-        return apply_inplace(self, fn(self, *args, **kwargs))
-    inplace.__name__ = fn.__name__ + "_"
-    inplace.__doc__ = f"In-place version of {fn.__name__}()."
-    return inplace
-
-
 for _fn in (scatter, scatter_add, scatter_reduce, index_add, index_copy, index_fill,
             masked_scatter, put):
-    setattr(Tensor, _fn.__name__ + "_", _inplace(_fn))
+    setattr(Tensor, _fn.__name__ + "_", inplace_variant(_fn))

@@ -128,6 +128,15 @@ def apply_inplace(self, result):
     return self
 
 
+def inplace_variant(fn):
+    """The `foo_` method for an out-of-place `foo(self, ...)`: same result, written into self."""
+    def inplace(self, *args, **kwargs):
+        return apply_inplace(self, fn(self, *args, **kwargs))
+    inplace.__name__ = fn.__name__ + "_"
+    inplace.__doc__ = f"In-place version of {fn.__name__}()."
+    return inplace
+
+
 def rebase_view(view, node, output_nr: int) -> None:
     """After `view` was overwritten with output `output_nr` of `node`, its base's gradient
     flows through CopySlices (outside the view: the old base; inside: the new value) and

@@ -17,7 +17,7 @@ from .._tensor import Tensor
 from ..autograd.node import Function
 from ._util import check_device, finish, method, sum_to, wrap_dim
 from .arithmetic import _conj
-from .inplace import apply_inplace
+from .inplace import inplace_variant
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross",
@@ -485,16 +485,8 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None) -> Tensor:
                         (vec1.shape[0], vec2.shape[0]), out)
 
 
-def _inplace(fn):
-    def inplace(self, *args, **kwargs):
-        return apply_inplace(self, fn(self, *args, **kwargs))
-    inplace.__name__ = fn.__name__ + "_"
-    inplace.__doc__ = f"In-place version of {fn.__name__}()."
-    return inplace
-
-
 for _fn in (addmm, addmv, baddbmm, addbmm, addr):
-    setattr(Tensor, _fn.__name__ + "_", _inplace(_fn))
+    setattr(Tensor, _fn.__name__ + "_", inplace_variant(_fn))
 
 
 # -- einsum --------------------------------------------------------------------------------------

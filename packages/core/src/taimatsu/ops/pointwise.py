@@ -30,8 +30,8 @@ from ._util import (
     result_dtype,
     sum_to,
 )
-from .arithmetic import _conj, _inplace, pow, promote
-from .inplace import _legacy, apply_inplace
+from .arithmetic import _conj, pow, promote
+from .inplace import _legacy, apply_inplace, inplace_variant
 
 __all__ = [
     "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "rsqrt", "square",
@@ -1472,5 +1472,5 @@ for _name in ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "
               "floor", "ceil", "round", "trunc", "fix", "frac", "clamp", "clip", "clamp_min",
               "clamp_max", "lerp", "addcmul", "addcdiv", "nan_to_num", "hypot", "xlogy",
               "conj_physical", "deg2rad", "rad2deg"):
-    setattr(Tensor, _name + "_", _inplace(getattr(Tensor, _name)))
+    setattr(Tensor, _name + "_", inplace_variant(getattr(Tensor, _name)))
 del _name

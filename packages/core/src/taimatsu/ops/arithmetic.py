@@ -170,44 +170,41 @@ class TruncDivide(FloorDivide):
         return xp.trunc(xp.true_divide(a, b))
 
 
-class Remainder(Function):
-    @staticmethod
-    def forward(ctx, a, b):
+class _Modulo(Function):
+    """a - b * round(a / b); d/da = 1, d/db = -round(a / b)."""
+
+    _mod = _round = ""  # the NumPy functions: remainder/floor or fmod/trunc
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         ctx.save_for_backward(_array(a), _array(b))
         ctx.scalars = (_scalar(a), _scalar(b))
+        ctx.shapes = (_shape(a), _shape(b))
         with _quiet():
-            return _xp_of(a, b).remainder(a, b)
+            return getattr(_xp_of(a, b), cls._mod)(a, b)
 
-    @staticmethod
-    def backward(ctx, grad):
+    @classmethod
+    def backward(cls, ctx, grad):
         a, b = ctx.saved_arrays
         a = ctx.scalars[0] if a is None else a
         b = ctx.scalars[1] if b is None else b
-        ga = sum_to(grad, a.shape) if _needs(ctx, 0) else None
+        ga = sum_to(grad, ctx.shapes[0]) if _needs(ctx, 0) else None
         gb = None
         if _needs(ctx, 1):
-            gb = sum_to(-grad * ctx.xp.floor(a / b), b.shape)
+            gb = sum_to(-grad * getattr(ctx.xp, cls._round)(a / b), ctx.shapes[1])
         return ga, gb
 
 
-class Fmod(Function):
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(_array(a), _array(b))
-        ctx.scalars = (_scalar(a), _scalar(b))
-        with _quiet():
-            return _xp_of(a, b).fmod(a, b)
+class Remainder(_Modulo):
+    """Python's %: the result takes the divisor's sign."""
 
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_arrays
-        a = ctx.scalars[0] if a is None else a
-        b = ctx.scalars[1] if b is None else b
-        ga = sum_to(grad, a.shape) if _needs(ctx, 0) else None
-        gb = None
-        if _needs(ctx, 1):
-            gb = sum_to(-grad * ctx.xp.trunc(a / b), b.shape)
-        return ga, gb
+    _mod, _round = "remainder", "floor"
+
+
+class Fmod(_Modulo):
+    """C's fmod: the result takes the dividend's sign."""
+
+    _mod, _round = "fmod", "trunc"
 
 
 class Pow(Function):

@@ -131,3 +131,8 @@ CASES: list[Case] = [
         target=Target(1.2),
     ),
 ]
+
+# The nn/optim training steps live in their own file.
+from cases_nn import NN_CASES  # noqa: E402
+
+CASES += NN_CASES

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import _dtype, autograd, cuda, fft, linalg, testing  # noqa: E402,F401
+from . import _dtype
 from ._device import device
 from ._dtype import (
     bfloat16,
@@ -97,6 +97,10 @@ from .ops.reduction import *  # noqa: E402,F401,F403
 from .ops.scan import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
 from .ops.sorting import *  # noqa: E402,F401,F403
+
+
+# Subpackages come last: they build on the tensor and the ops above.
+from . import autograd, cuda, fft, linalg, nn, optim, plugins, testing, utils  # noqa: E402
 
 
 def can_cast(from_, to) -> bool:

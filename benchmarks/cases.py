@@ -136,3 +136,8 @@ CASES: list[Case] = [
 from cases_nn import NN_CASES  # noqa: E402
 
 CASES += NN_CASES
+
+# DataLoader throughput.
+from cases_data import CASES as DATA_CASES  # noqa: E402
+
+CASES += DATA_CASES

@@ -141,3 +141,8 @@ CASES += NN_CASES
 from cases_data import CASES as DATA_CASES  # noqa: E402
 
 CASES += DATA_CASES
+
+# Checkpoint save/load of a ~100 MB state_dict.
+from cases_io import CASES as IO_CASES  # noqa: E402
+
+CASES += IO_CASES

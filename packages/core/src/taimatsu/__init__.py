@@ -101,6 +101,7 @@ from .ops.sorting import *  # noqa: E402,F401,F403
 
 # Subpackages come last: they build on the tensor and the ops above.
 from . import autograd, cuda, fft, linalg, nn, optim, plugins, testing, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 
 def can_cast(from_, to) -> bool:

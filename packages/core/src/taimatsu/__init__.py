@@ -103,6 +103,12 @@ from .ops.sorting import *  # noqa: E402,F401,F403
 from . import autograd, cuda, fft, linalg, nn, optim, plugins, testing, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
+# Functions PyTorch also offers at top level (torch.relu, torch.softmax, torch.cdist, ...).
+from .nn._functional.activation import (celu, celu_, hardshrink, log_softmax, prelu, relu,  # noqa: E402
+                                        relu_, rrelu, rrelu_, selu, selu_, softmax, threshold,
+                                        threshold_)
+from .nn._functional.distance import cdist  # noqa: E402
+
 
 def can_cast(from_, to) -> bool:
     return _dtype.can_cast(from_, to)

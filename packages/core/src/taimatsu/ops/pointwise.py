@@ -362,10 +362,29 @@ def _special_array(name: str, x, n: int | None = None):
         import cupyx.scipy.special as cs
         out = cs.polygamma(n, x) if name == "polygamma" else getattr(cs, _CUPY_SPECIAL[name])(x)
         return out.astype(x.dtype, copy=False)
+    fast = _scipy_special(name) if x.dtype in (np.float32, np.float64) else None
+    if fast is not None:  # SciPy's compiled kernels, ~20x faster, when it is installed
+        with _quiet():
+            return fast(x).astype(x.dtype, copy=False)
     x64 = np.asarray(x, dtype=np.float64)
     with _quiet():
         out = _polygamma_array(n, x64) if name == "polygamma" else _NUMPY_SPECIAL[name](x64)
     return out.astype(x.dtype, copy=False)
+
+
+@functools.cache
+def _scipy_special(name: str):
+    """scipy.special's erf/erfc/erfinv if SciPy is importable (it is optional), else None.
+
+    Only these three: for lgamma/digamma our own code matches torch more closely near the
+    poles."""
+    if name not in ("erf", "erfc", "erfinv"):
+        return None
+    try:
+        import scipy.special
+    except ImportError:
+        return None
+    return getattr(scipy.special, name)
 
 
 def _special(name: str, x, n: int | None = None):

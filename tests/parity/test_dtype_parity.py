@@ -76,3 +76,16 @@ def test_default_dtype_switch():
         assert tm.tensor([1j]).dtype is tm.complex128
     finally:
         tm.set_default_dtype(tm.float32)
+
+
+@pytest.mark.parametrize("name", ["float16", "bfloat16", "float32", "float64"])
+def test_finfo(name):
+    ours, theirs = tm.finfo(getattr(tm, name)), torch.finfo(getattr(torch, name))
+    for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+        assert getattr(ours, attr) == getattr(theirs, attr), attr
+
+
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16", "int32", "int64"])
+def test_iinfo(name):
+    ours, theirs = tm.iinfo(getattr(tm, name)), torch.iinfo(getattr(torch, name))
+    assert (ours.bits, ours.min, ours.max) == (theirs.bits, theirs.min, theirs.max)

@@ -31,6 +31,7 @@ from ._dtype import (
     uint8,
 )
 from ._dtype import dtype as dtype
+from ._dtype import finfo, iinfo
 from ._tensor import Size, Tensor
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd import (

@@ -212,3 +212,44 @@ def result_type(tensor1, tensor2) -> dtype:
 def can_cast(from_: dtype, to: dtype) -> builtins.bool:
     """torch.can_cast: False only when casting lowers the category (float -> int...)."""
     return from_._kind <= to._kind
+
+
+class finfo:
+    """Machine limits of a floating-point dtype (as torch.finfo)."""
+
+    def __init__(self, type=None):
+        dt = get_default_dtype() if type is None else to_dtype(type)
+        if dt._kind < 2:
+            raise TypeError(f"torch.finfo() requires a floating point input type. Use "
+                            f"torch.iinfo to handle '{dt!r}'")
+        info = ml_dtypes.finfo(dt.to_real().np)
+        self.dtype = dt.to_real().name
+        self.bits = info.bits
+        self.eps = builtins.float(info.eps)
+        self.max = builtins.float(info.max)
+        self.min = builtins.float(info.min)
+        self.tiny = self.smallest_normal = builtins.float(info.tiny)
+        self.resolution = 10.0 ** -info.precision  # a power of ten, as torch reports it
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, "
+                f"eps={self.eps}, smallest_normal={self.smallest_normal}, tiny={self.tiny}, "
+                f"dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype (as torch.iinfo)."""
+
+    def __init__(self, type):
+        dt = to_dtype(type)
+        if dt._kind > 1:
+            raise TypeError(f"torch.iinfo() requires an integer input type. Use torch.finfo "
+                            f"to handle '{dt!r}'")
+        info = np.iinfo(np.uint8 if dt is bool else dt.np)
+        self.dtype = dt.name
+        self.bits = info.bits
+        self.max = builtins.int(info.max) if dt is not bool else 1
+        self.min = builtins.int(info.min)
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -17,6 +17,7 @@ from . import _dtype as D
 from . import backend
 from ._device import CPU, device_of
 from .autograd import grad_mode
+from .autograd.engine import make_accumulator as _make_accumulator
 from .autograd.node import as_array
 
 _ndarray = np.ndarray
@@ -180,6 +181,10 @@ class Tensor:
 
     def is_contiguous(self, memory_format=None) -> bool:
         return bool(self._data.flags.c_contiguous)
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 for CPU tensors."""
+        return -1 if type(self._data) is _ndarray else self._data.device.id
 
     def is_inference(self) -> bool:
         """True for tensors made under inference_mode (never usable in autograd)."""
@@ -349,8 +354,7 @@ class Tensor:
     def _grad_accumulator(self):
         acc = self._acc() if self._acc is not None else None
         if acc is None:
-            from .autograd.engine import make_accumulator
-            acc = make_accumulator(self)
+            acc = _make_accumulator(self)
             self._acc = weakref.ref(acc)
         return acc
 
@@ -427,13 +431,14 @@ class Tensor:
         new._rg = self._rg
         if self._grad is not None:
             new._grad = _copy.deepcopy(self._grad, memo)
-        if hasattr(self, "__dict__") and self.__dict__:
-            new.__dict__.update(_copy.deepcopy(self.__dict__, memo))
         memo[id(self)] = new
+        state = _user_state(self)
+        if state:
+            new.__dict__.update(_copy.deepcopy(state, memo))
         return new
 
     def __reduce_ex__(self, protocol):
-        state = self.__dict__ if self.__dict__ else None
+        state = _user_state(self)
         return (_rebuild_tensor, (type(self), backend.to_numpy(self._data),
                                   str(self.device), self._rg, state))
 
@@ -456,6 +461,18 @@ class Tensor:
                     return self.to(D._BY_NAME[k])
             raise ValueError(f"invalid type: '{dtype}'")
         return self.to(dtype)
+
+
+# Autograd bookkeeping a tensor may hold in its __dict__: never pickled or deep-copied
+# (weakrefs to graph nodes, hooks, view links belong to this process's graph only).
+_AUTOGRAD_STATE = frozenset({"_grad", "_acc", "_hooks", "_base", "_view_fn", "_view_ver",
+                             "_output_nr", "_retains_grad", "_inference"})
+
+
+def _user_state(t) -> dict | None:
+    """What a subclass or user stored on the tensor, without the autograd bookkeeping."""
+    state = {k: v for k, v in t.__dict__.items() if k not in _AUTOGRAD_STATE}
+    return state or None
 
 
 def _address(arr) -> int:

@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 
 from . import grad_mode
-from .node import Node, _anomaly
+from .node import Node, _anomaly, as_array
 
 Tensor = None  # set by taimatsu._tensor once the class exists (it imports this module)
 
@@ -193,7 +193,8 @@ def _call_backward(node, grads, create_graph):
         if create_graph:
             results = _as_tuple(results)
             results = [None if r is None else _const_tensor(r) for r in results]
-    results = _as_tuple(results)
+    results = tuple(as_array(r) if isinstance(r, np.generic) else r
+                    for r in _as_tuple(results))  # NumPy returns scalars for 0-d math
     if len(results) < len(node.next_functions):
         results = results + (None,) * (len(node.next_functions) - len(results))
     if _anomaly[1]:

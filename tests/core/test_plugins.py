@@ -1,12 +1,13 @@
 """The plugin registry: entry points installed as dist-info folders, loaded lazily."""
 
+import importlib.metadata
 import re
 import sys
 import textwrap
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import taimatsu
 from taimatsu import plugins
@@ -32,6 +33,10 @@ def install_plugin(root: Path, dist: str, entry_points: dict, modules: dict) -> 
 def site(tmp_path, monkeypatch):
     """A fresh folder on sys.path, and a plugin manager that has not scanned yet."""
     monkeypatch.syspath_prepend(str(tmp_path))
+    # See only the plugins a test installs, not the domain packages of this checkout.
+    only_here = importlib.metadata.distributions
+    monkeypatch.setattr(plugins.importlib.metadata, "distributions",
+                        lambda: only_here(path=[str(tmp_path)]))
     plugins._reset()
     yield tmp_path
     plugins._reset()

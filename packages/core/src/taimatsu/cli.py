@@ -1,10 +1,11 @@
-"""The `taimatsu` command: info, plugins, models, datasets."""
+"""The `taimatsu` command: info, plugins, models, datasets, and what plugins add."""
 
 from __future__ import annotations
 
 import argparse
 import platform
 import sys
+import warnings
 
 
 def _blas() -> str:
@@ -36,6 +37,7 @@ def cmd_info(args) -> int:
     import numpy as np
 
     import taimatsu
+
     from . import plugins
     print(f"taimatsu: {taimatsu.__version__}")
     print(f"Python: {platform.python_version()} ({sys.executable})")
@@ -93,7 +95,24 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = sub.add_parser("datasets", help="registered datasets")
     datasets.add_argument("--domain")
     datasets.set_defaults(func=cmd_datasets)
+    _add_plugin_commands(sub)
     return parser
+
+
+def _add_plugin_commands(sub) -> None:
+    """Lets installed plugins add their own subcommands (e.g. `taimatsu hub ...`)."""
+    from . import plugins
+    pm = plugins.get_plugin_manager()
+    for impl in pm.hook.taimatsu_cli_commands.get_hookimpls():
+        before = set(sub.choices)
+        try:
+            impl.function(**{k: sub for k in impl.argnames if k == "subparsers"})
+        except Exception as exc:  # a broken plugin must not take the CLI down
+            for name in set(sub.choices) - before:  # no half-built command stays usable
+                del sub.choices[name]
+            warnings.warn(f"taimatsu plugin {impl.plugin_name!r} raised in "
+                          f"taimatsu_cli_commands and is skipped: {type(exc).__name__}: {exc}",
+                          RuntimeWarning, stacklevel=3)
 
 
 def main(argv=None) -> int:

@@ -12,6 +12,7 @@ import warnings
 
 import pluggy
 
+from ..nn import Module
 from . import hookspecs
 from .hookspecs import hookimpl, hookspec
 from .registry import Entry, Registry, Weights, remap_keys
@@ -134,6 +135,10 @@ def get_weight(model: str, weights: str = "DEFAULT") -> Weights:
 def get_model(name: str, weights=None, **kwargs):
     """Builds a registered model; `weights` ("DEFAULT", a name or a Weights) loads them."""
     model = get_model_builder(name)(**kwargs)
+    if isinstance(model, Module):
+        # what save_pretrained writes to config.json so the model can be rebuilt by name;
+        # a plain attribute, so it stays out of state_dict
+        model._taimatsu_hub_config = {"name": name, "kwargs": dict(kwargs)}
     if weights is not None:
         record = weights if isinstance(weights, Weights) else get_weight(name, weights)
         model.load_state_dict(record.get_state_dict())

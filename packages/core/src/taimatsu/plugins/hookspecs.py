@@ -48,3 +48,13 @@ def taimatsu_hub_load(source: str, config: dict):
     config.json. The first plugin that recognises the config (a BERT config, a timm
     config, ...) returns the model with its weights loaded; the others return None.
     """
+
+
+@hookspec
+def taimatsu_cli_commands(subparsers) -> None:
+    """Add subcommands to the `taimatsu` CLI.
+
+    `subparsers` is the `argparse` subparsers action of the `taimatsu` command: call
+    `subparsers.add_parser(name, help=...)` and `set_defaults(func=handler)`, where
+    `handler(args)` returns the exit status.
+    """

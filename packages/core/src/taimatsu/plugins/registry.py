@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import hashlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,8 @@ class Weights:
         sha256: the checkpoint file's hash, checked after download.
         num_params: the model's parameter count with these weights.
         metrics: reported results, e.g. {"acc@1": 69.76}.
-        transforms: a callable building the preprocessing the weights expect.
+        transforms: a callable building the preprocessing the weights expect; as with
+            torchvision's Weights, `weights.transforms()` calls it and returns the preset.
         key_mapping: published checkpoint names -> ours (exact names, or a callable).
         meta: anything else (categories, licence, recipe).
     """
@@ -36,29 +40,41 @@ class Weights:
     key_mapping: Any = None
     meta: dict = field(default_factory=dict)
 
-    def local_file(self, progress: bool = True) -> str:
-        """The checkpoint on disk: downloaded through huggingface_hub when it has a repo."""
+    def local_file(self, progress: bool = True, *, cache_dir=None, force_download=None,
+                   local_files_only=None, token=None, endpoint=None) -> str:
+        """The checkpoint on disk: downloaded through huggingface_hub when it has a repo.
+
+        The keyword arguments go to `huggingface_hub.hf_hub_download` (None: its default).
+        A downloaded file whose sha256 differs is deleted from the cache before raising.
+        """
         if self.repo_id is None:
             if self.filename is None:
                 raise ValueError(f"weights {self.name!r} name neither a repo_id nor a file")
             path = self.filename
         else:
-            try:
-                from huggingface_hub import hf_hub_download
-            except ImportError:
-                raise ImportError("downloading pretrained weights needs huggingface_hub: "
-                                  "pip install \"taimatsu[hub]\"") from None
-            path = hf_hub_download(self.repo_id, self.filename, revision=self.revision)
+            options = {"cache_dir": cache_dir, "force_download": force_download,
+                       "local_files_only": local_files_only, "token": token,
+                       "endpoint": endpoint}
+            path = _hub_download(self.repo_id, self.filename, self.revision, progress,
+                                 {k: v for k, v in options.items() if v is not None})
         if self.sha256 is not None:
             digest = _sha256(path)
             if digest != self.sha256:
+                if self.repo_id is not None:  # never delete a user's own file
+                    _remove_cached(path)
                 raise RuntimeError(f'invalid hash value (expected "{self.sha256}", got '
                                    f'"{digest}") for weights {self.name!r} in {path}')
         return path
 
-    def get_state_dict(self, progress: bool = True) -> dict:
-        """The checkpoint's tensors, renamed through key_mapping to our parameter names."""
-        path = self.local_file(progress)
+    def get_state_dict(self, progress: bool = True, *, cache_dir=None, force_download=None,
+                       local_files_only=None, token=None, endpoint=None) -> dict:
+        """The checkpoint's tensors, renamed through key_mapping to our parameter names.
+
+        The keyword arguments are passed to `local_file`.
+        """
+        path = self.local_file(progress, cache_dir=cache_dir, force_download=force_download,
+                               local_files_only=local_files_only, token=token,
+                               endpoint=endpoint)
         if path.endswith(".safetensors"):
             from ..safetensors import load_file
             state = load_file(path)
@@ -66,6 +82,38 @@ class Weights:
             from ..serialization import load
             state = load(path, map_location="cpu", weights_only=True)
         return remap_keys(state, self.key_mapping)
+
+
+def _hub_download(repo_id: str, filename: str, revision, progress: bool, options: dict) -> str:
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        raise ImportError("downloading pretrained weights needs huggingface_hub: "
+                          "pip install \"taimatsu[hub]\"") from None
+    if not progress:
+        options = {**options, "tqdm_class": quiet_tqdm()}
+    return hf_hub_download(repo_id, filename, revision=revision, **options)
+
+
+@functools.cache
+def quiet_tqdm() -> type:
+    """A tqdm class that never shows: huggingface_hub's `tqdm_class` for progress=False
+    (its own switch, disable_progress_bars, is process-wide)."""
+    from tqdm.auto import tqdm
+
+    class QuietTqdm(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+    return QuietTqdm
+
+
+def _remove_cached(path: str) -> None:
+    """Deletes a cached download: the file (a blob) and the snapshot link to it."""
+    for p in {os.path.realpath(path), path}:
+        if os.path.lexists(p):
+            os.remove(p)
 
 
 def remap_keys(state: dict, mapping) -> dict:

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._memory import keep_freed_memory
+
+MALLOC_TUNED = keep_freed_memory()
+
 _cupy = None
 _cupy_error: str | None = None
 

@@ -10,14 +10,14 @@ STAMP  := $(VENV)/.taimatsu-installed
 # Test and dev tools. torch is pinned exactly: pip finds the local wheel through
 # its configured find-links, and any other version would change parity results.
 TORCH      := torch==2.13.0
-DEV_TOOLS  := pytest pytest-xdist hypothesis scipy ruff $(TORCH)
+DEV_TOOLS  := pytest pytest-xdist hypothesis scipy ruff tokenizers transformers mpich mpi4py $(TORCH)
 
 # Reinstall whenever a package's metadata changes or a new package appears.
 PKG_PYPROJECTS := $(wildcard packages/*/pyproject.toml)
 
 ARGS ?=
 
-.PHONY: all demo test bench lint clean distclean venv
+.PHONY: all demo test test-all bench lint clean distclean venv
 
 all: test
 
@@ -45,6 +45,11 @@ demo: $(STAMP)
 # One BLAS/OpenMP thread per test worker: two workers on two cores would otherwise
 # oversubscribe (a LeNet step measured 120 ms instead of 8 ms).
 test: $(STAMP)
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(PY) -m pytest -n 2 -q --durations=15 -m "not slow and not network" tests $(ARGS)
+
+# Everything but network tests, slow ones included.
+test-all: $(STAMP)
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
 	  $(PY) -m pytest -n 2 -q --durations=15 tests $(ARGS)
 

@@ -98,10 +98,11 @@ from .ops.reduction import *  # noqa: E402,F401,F403
 from .ops.scan import *  # noqa: E402,F401,F403
 from .ops.shape import *  # noqa: E402,F401,F403
 from .ops.sorting import *  # noqa: E402,F401,F403
+from .ops.spectral import *  # noqa: E402,F401,F403
 
 
 # Subpackages come last: they build on the tensor and the ops above.
-from . import autograd, cuda, fft, linalg, nn, optim, plugins, testing, utils  # noqa: E402
+from . import autograd, cuda, distributed, fft, linalg, nn, optim, plugins, testing, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 # Functions PyTorch also offers at top level (torch.relu, torch.softmax, torch.cdist, ...).

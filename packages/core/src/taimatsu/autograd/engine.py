@@ -124,6 +124,8 @@ def run_backward(roots, grads, *, retain_graph=False, create_graph=False, captur
             if node.fn is _AccumulateGrad:
                 if accumulate and (capture is None or node in targets):
                     _accumulate(node.variable, node_grads[0], create_graph, given_roots)
+                    if node._post_hooks:  # as torch: after the gradient has landed
+                        _run_post_hooks(node, (), (node_grads[0],))
                 continue
             if needed is not None and not any(needed.get(c, False) for c, _ in
                                               node.next_functions if c is not None):

@@ -208,8 +208,9 @@ class LazyBatchNorm3d(_LazyNormBase, _BatchNorm):
 class SyncBatchNorm(_BatchNorm):
     """Batch normalization of (N, C, *) inputs with statistics over all processes.
 
-    On a single process (the only case here: the statistics are not all-reduced) it is
-    exactly BatchNorm over every dim but C. `process_group` is kept for compatibility.
+    In training under an initialized process group the batch statistics (and their
+    gradients) are all-reduced across ranks (taimatsu.nn.parallel._sync_batchnorm); on one
+    process, or in eval mode, it is exactly BatchNorm over every dim but C.
     """
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
@@ -227,7 +228,8 @@ class SyncBatchNorm(_BatchNorm):
         self._check_input_dim(input)
         if input.size(1) == 0:
             raise ValueError("SyncBatchNorm number of input channels should be non-zero")
-        return super().forward(input)
+        from ..parallel import _sync_batchnorm  # lazy: nn.parallel imports nn.modules
+        return _sync_batchnorm.forward(self, input)
 
     @classmethod
     def convert_sync_batchnorm(cls, module: Module, process_group=None) -> Module:

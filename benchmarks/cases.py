@@ -146,3 +146,8 @@ CASES += DATA_CASES
 from cases_io import CASES as IO_CASES  # noqa: E402
 
 CASES += IO_CASES
+
+# Tokenization and MiniLM sentence encoding (taimatsu-text).
+from cases_text import CASES as TEXT_CASES  # noqa: E402
+
+CASES += TEXT_CASES

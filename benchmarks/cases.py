@@ -151,3 +151,8 @@ CASES += IO_CASES
 from cases_text import CASES as TEXT_CASES  # noqa: E402
 
 CASES += TEXT_CASES
+
+# ResNet-18 inference and training step (taimatsu-vision).
+from cases_vision import CASES as VISION_CASES  # noqa: E402
+
+CASES += VISION_CASES

@@ -289,3 +289,21 @@ def test_local_response_norm_and_normalize_edge_cases():
     out = tm.empty(2, 3)
     F.normalize(tm.zeros(2, 3), out=out)
     assert out.tolist() == [[0.0] * 3] * 2  # eps keeps 0 / 0 away
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_eval_inference_path_equals_recorded_path(affine):
+    # Without a graph, eval-mode batch norm folds into one multiply-add; it must agree
+    # with the path that keeps x_hat for backward.
+    m = nn.BatchNorm2d(3, affine=affine).eval()
+    m.running_mean.uniform_(-1, 1)
+    m.running_var.uniform_(0.5, 2.0)
+    if affine:
+        with tm.no_grad():
+            m.weight.uniform_(-1, 1)
+            m.bias.uniform_(-1, 1)
+    x = tm.randn(2, 3, 4, 4)
+    with tm.no_grad():
+        fast = m(x)
+    slow = m(x.clone().requires_grad_(True))
+    assert_close(fast, slow.detach(), rtol=1e-6, atol=1e-6)

@@ -190,6 +190,14 @@ class _BatchNorm(Function):
             mean = _as_work(running_mean, work).reshape(view)
             with _quiet():
                 rstd = 1.0 / backend.of(x).sqrt(_as_work(running_var, work).reshape(view) + eps)
+            if not ctx.needs_input_grad:  # inference: fold everything into one multiply-add
+                scale = rstd if weight is None else rstd * _as_work(weight, work).reshape(view)
+                shift = -mean * scale
+                if bias is not None:
+                    shift += _as_work(bias, work).reshape(view)
+                y = xw * scale
+                y += shift
+                return y.reshape(x.shape).astype(x.dtype, copy=False)
             xhat = (xw - mean) * rstd
         y = _affine(xhat, weight, bias, view)
         if ctx.needs_input_grad:

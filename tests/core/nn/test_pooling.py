@@ -210,3 +210,13 @@ def test_max_pool_all_lowest_windows_point_inside_the_input():
     low = tm.full((1, 1, 5, 5), np.iinfo(np.int64).min, dtype=tm.int64)
     _, idx = F.max_pool2d(low, 3, stride=2, padding=1, return_indices=True)
     assert idx.tolist() == [[[[0, 1, 3], [5, 6, 8], [15, 16, 18]]]]
+
+
+def test_max_pool_without_graph_skips_indices_and_agrees():
+    import taimatsu as tm
+    x = tm.randn(2, 3, 9, 9)
+    with tm.no_grad():
+        fast = tm.nn.functional.max_pool2d(x, 3, stride=2, padding=1)
+    slow = tm.nn.functional.max_pool2d(x.clone().requires_grad_(True), 3, stride=2, padding=1)
+    assert fast.shape == slow.shape == (2, 3, 5, 5)
+    assert (fast == slow.detach()).all()

@@ -20,6 +20,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import backend
 from ..._tensor import Tensor
+from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.node import Function
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
@@ -177,14 +178,17 @@ def _lowest(dtype):
     return np.iinfo(dtype).min
 
 
-def _max_forward(x, win: _Window):
-    """Window maxima and the flat plane index of each (the first one, as PyTorch)."""
+def _max_forward(x, win: _Window, indices: bool = True):
+    """Window maxima and the flat plane index of each (the first one, as PyTorch); the
+    index is None when not asked for (inference skips that work)."""
     xp = backend.of(x)
     buf = win.padded_buffer(x, _lowest(x.dtype))
     views = [win.view(buf, off) for off in win.offsets]
     best = views[0].copy()
     for v in views[1:]:  # NaN propagates through maximum, as in PyTorch
         xp.maximum(best, v, out=best)
+    if not indices:
+        return best, None
     arg = xp.zeros(best.shape, dtype=np.int16 if len(views) < 32768 else np.int32)
     for k in range(len(views) - 1, -1, -1):  # descending: the first maximum wins
         hit = views[k] == best
@@ -201,12 +205,12 @@ def _max_forward(x, win: _Window):
 
 class _MaxPool(Function):
     @staticmethod
-    def forward(ctx, x, win, name):
-        out, idx = _max_forward(x, win)
+    def forward(ctx, x, win, name, want_indices=True):
+        out, idx = _max_forward(x, win, indices=want_indices or bool(ctx.needs_input_grad))
         ctx.mark_name(name)
         if ctx.needs_input_grad:
             ctx.idx, ctx.shape, ctx.disjoint, ctx.pool_name = idx, x.shape, win.disjoint, name
-        return out, idx
+        return out if idx is None else (out, idx)
 
     @staticmethod
     def backward(ctx, g, _):
@@ -386,7 +390,11 @@ def _max_pool(input, nd, kernel_size, stride, padding, dilation, ceil_mode, retu
     win = _make_window(input, nd, fn, kernel_size, stride, padding, dilation, ceil_mode,
                        2 if nd == 1 and return_indices else None)
     x, unbatched = _batched(input, nd)
-    out, idx = _MaxPool.apply(x, win, f"MaxPool{nd}DWithIndicesBackward0")
+    name = f"MaxPool{nd}DWithIndicesBackward0"
+    if not return_indices and not (input.requires_grad and is_grad_enabled()):
+        out = _MaxPool.apply(x, win, name, False)  # no graph: the indices are not needed
+        return out.squeeze(0) if unbatched else out
+    out, idx = _MaxPool.apply(x, win, name)
     if unbatched:
         out, idx = out.squeeze(0), idx.squeeze(0)
     return (out, idx) if return_indices else out

@@ -156,3 +156,8 @@ CASES += TEXT_CASES
 from cases_vision import CASES as VISION_CASES  # noqa: E402
 
 CASES += VISION_CASES
+
+# Audio features.
+from cases_audio import CASES as AUDIO_CASES  # noqa: E402
+
+CASES += AUDIO_CASES

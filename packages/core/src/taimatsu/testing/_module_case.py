@@ -57,8 +57,9 @@ def check_module_parity(tm_module, torch_module, inputs, *, rtol: float = 1e-5,
     `inputs` is a numpy array or a list of them (other values pass through unchanged);
     float arrays become inputs that require grad. Returns (ours, theirs) outputs.
     """
-    import taimatsu
     import torch
+
+    import taimatsu
     load_torch_state(tm_module, torch_module)
     tm_module.train(train)
     torch_module.train(train)

@@ -55,7 +55,9 @@ def test_killed_rank_is_named_by_the_launcher(mpirun):
     proc = mpirun(SCRIPT, 2, "kill", "60", launcher=True)
     assert proc.returncode != 0, mpirun.report(proc)
     assert proc.elapsed < 30, mpirun.report(proc)
-    assert re.search(r"taimatsu\.distributed\.run: error: rank 1 \(pid \d+ on \S+\) was "
+    # mpiexec SIGKILLs the survivors itself and reports the first termination it noticed:
+    # under load that can be the survivor's, so the rank named is 1 or, rarely, 0.
+    assert re.search(r"taimatsu\.distributed\.run: error: rank [01] \(pid \d+ on \S+\) was "
                      r"killed by signal 9 \(SIGKILL\)", proc.stderr), mpirun.report(proc)
 
 

@@ -105,6 +105,9 @@ def _ranks_by_pid(run_dir: str) -> dict[int, int]:
 
 
 def _failure_summary(run_dir: str, report: str, returncode: int) -> str:
+    # A rank killed by a signal is named from mpiexec's report, which gives the first
+    # termination mpiexec noticed; since mpiexec then SIGKILLs the others, on a loaded
+    # machine that can occasionally be a survivor rather than the rank that died first.
     killed = re.search(r"PID (\d+) RUNNING AT (\S+)", report)
     sig = re.search(r"\(signal (\d+)\)", report)
     if killed and sig:

@@ -79,7 +79,8 @@ def test_model_weights_move_between_frameworks(tmp_path):
     ours.load_state_dict(ts.load_file(tmp_path / "ref.safetensors"))
     x = np.random.default_rng(0).standard_normal((2, 4)).astype(np.float32)
     np.testing.assert_allclose(ours(tm.from_numpy(x)).detach().numpy(),
-                               ref(torch.from_numpy(x)).detach().numpy(), rtol=1e-6)
+                               ref(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)  # float32 GEMMs sum in other orders
     ts.save_file(ours.state_dict(), tmp_path / "ours.safetensors")
     again = torch.nn.Linear(4, 3)
     again.load_state_dict(st_torch.load_file(tmp_path / "ours.safetensors"))

@@ -226,14 +226,18 @@ def _abs_sinpi(x):
     return np.abs(np.sin(math.pi * (x - np.round(x))))
 
 
+def _gamma_ranges(x):
+    """The argument ranges lgamma and digamma treat differently: reflection (x <= 0), the
+    shifts from (0, 0.5) and [0.5, 1.5), the recurrence down to [1.5, 2.5), and the
+    asymptotic series from 10 (NaNs fall in none)."""
+    return (x <= 0, (x > 0) & (x < 0.5), (x >= 0.5) & (x < 1.5), (x >= 1.5) & (x < 10),
+            x >= 10)
+
+
 def _lgamma_array(x):
     out = np.empty_like(x)
     out[np.isnan(x)] = np.nan
-    neg = x <= 0
-    tiny = (x > 0) & (x < 0.5)
-    near1 = (x >= 0.5) & (x < 1.5)
-    mid = (x >= 1.5) & (x < 10)
-    large = x >= 10
+    neg, tiny, near1, mid, large = _gamma_ranges(x)
     # lgamma(x) = lgamma(x + 2) - log(x) - log(x + 1)
     z = x[tiny]
     out[tiny] = _lgamma_series(z) - np.log(z) - np.log1p(z)
@@ -270,11 +274,7 @@ def _stirling(x):
 def _digamma_array(x):
     out = np.empty_like(x)
     out[np.isnan(x)] = np.nan
-    neg = x <= 0
-    tiny = (x > 0) & (x < 0.5)
-    near1 = (x >= 0.5) & (x < 1.5)
-    mid = (x >= 1.5) & (x < 10)
-    large = x >= 10
+    neg, tiny, near1, mid, large = _gamma_ranges(x)
     # digamma(x) = digamma(x + 2) - 1/(x + 1) - 1/x
     z = x[tiny]
     out[tiny] = _digamma_series(z) - 1 / (z + 1) - 1 / z

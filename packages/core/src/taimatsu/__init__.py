@@ -32,6 +32,7 @@ from ._dtype import (
 )
 from ._dtype import dtype as dtype
 from ._dtype import finfo, iinfo
+from ._layout import layout, sparse_coo, strided
 from ._tensor import Size, Tensor
 from ._tensor_str import get_printoptions, printoptions, set_printoptions
 from .autograd import (
@@ -104,6 +105,14 @@ from .ops.spectral import *  # noqa: E402,F401,F403
 # Subpackages come last: they build on the tensor and the ops above.
 from . import autograd, cuda, distributed, fft, linalg, nn, optim, plugins, testing, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+
+# --- drop-in namespace modules (issue 11); each line below is owned by one helper ---
+# [runtime]
+# [multiprocessing]
+# [distributions]
+# [sparse]
+# [legacy]
+# [onnx]
 
 # Functions PyTorch also offers at top level (torch.relu, torch.softmax, torch.cdist, ...).
 from .nn._functional.activation import (celu, celu_, hardshrink, log_softmax, prelu, relu,  # noqa: E402

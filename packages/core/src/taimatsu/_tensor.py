@@ -16,6 +16,7 @@ import numpy as np
 from . import _dtype as D
 from . import backend
 from ._device import CPU, device_of
+from ._layout import strided
 from .autograd import grad_mode
 from .autograd.engine import make_accumulator as _make_accumulator
 from .autograd.node import as_array
@@ -136,6 +137,12 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return type(self._data) is _ndarray
+
+    @property
+    def layout(self):
+        return strided
+
+    is_sparse = False
 
     @property
     def ndim(self) -> int:

@@ -181,48 +181,68 @@ class Function(metaclass=FunctionMeta):
     @classmethod
     def apply(cls, *args, **params):
         """Runs the op on Tensors (and plain values) and returns Tensor output(s)."""
-        Tensor = _T.Tensor
-        arrays = []
-        record = False
-        first = None
+        if apply_observers:
+            return _observed_apply(cls, args, params)
+        return _apply(cls, args, params)
+
+
+# Callables observer(cls, args, params, call) -> outputs that wrap every op: the profiler
+# times `call()`, the ONNX exporter records the op with its inputs and outputs. Empty in
+# normal runs, so the cost is one list truth test per op.
+apply_observers: list = []
+
+
+def _observed_apply(cls, args, params):
+    def call(index=0):
+        if index == len(apply_observers):
+            return _apply(cls, args, params)
+        return apply_observers[index](cls, args, params, lambda: call(index + 1))
+    return call()
+
+
+def _apply(cls, args, params):
+    Tensor = _T.Tensor
+    arrays = []
+    record = False
+    first = None
+    for a in args:
+        if isinstance(a, Tensor):
+            arrays.append(a._data)
+            if first is None:
+                first = a._data
+            if a._rg:
+                record = True
+        else:
+            arrays.append(a)
+    try:
+        if not (record and _enabled[0]):
+            out = cls.forward(_NoGradCtx(), *arrays, **params)
+            return _T._wrap_outputs(cls, out, args, None, params)
+        node = Node(cls)
+        node.xp = np if type(first) is _ndarray else backend.of(first)
+        needs = []
+        edges = []
         for a in args:
-            if isinstance(a, Tensor):
-                arrays.append(a._data)
-                if first is None:
-                    first = a._data
-                if a._rg:
-                    record = True
+            if isinstance(a, Tensor) and a._rg:
+                needs.append(True)
+                edges.append(_edge(a))
+            elif isinstance(a, Tensor) and a._inference:
+                raise RuntimeError(_INFERENCE_MESSAGE)
             else:
-                arrays.append(a)
-        try:
-            if not (record and _enabled[0]):
-                out = cls.forward(_NoGradCtx(), *arrays, **params)
-                return _T._wrap_outputs(cls, out, args, None, params)
-            node = Node(cls)
-            node.xp = np if type(first) is _ndarray else backend.of(first)
-            needs = []
-            edges = []
-            for a in args:
-                if isinstance(a, Tensor) and a._rg:
-                    needs.append(True)
-                    edges.append(_edge(a))
-                elif isinstance(a, Tensor) and a._inference:
-                    raise RuntimeError(_INFERENCE_MESSAGE)
-                else:
-                    needs.append(False)
-                    edges.append(_NO_EDGE)
-            node.needs_input_grad = tuple(needs)
-            out = cls.forward(node, *arrays, **params)
-        except ValueError as exc:
-            _raise_broadcast_error(exc, arrays)
-            raise
-        node.next_functions = tuple(edges)
-        if _anomaly[0]:
-            node._trace = traceback.format_stack()[:-1]
-        result = _T._wrap_outputs(cls, out, args, node, params)
-        if node._saved:
-            _record_saved_sources(node, args, result)
-        return result
+                needs.append(False)
+                edges.append(_NO_EDGE)
+        node.needs_input_grad = tuple(needs)
+        out = cls.forward(node, *arrays, **params)
+    except ValueError as exc:
+        _raise_broadcast_error(exc, arrays)
+        raise
+    node.next_functions = tuple(edges)
+    if _anomaly[0]:
+        node._trace = traceback.format_stack()[:-1]
+    result = _T._wrap_outputs(cls, out, args, node, params)
+    if node._saved:
+        _record_saved_sources(node, args, result)
+    return result
 
 
 _NO_EDGE = (None, 0)

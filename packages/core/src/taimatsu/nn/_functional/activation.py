@@ -101,7 +101,58 @@ def _gelu_value(xp, x, approximate):
     if approximate == "tanh":
         inner = _GELU_BETA * (x + _GELU_KAPPA * x * x * x)
         return 0.5 * x * (1 + xp.tanh(inner))
-    return 0.5 * x * (1 + _special("erf", x * _SQRT_HALF))
+    return 0.5 * x * _one_plus_erf(x * _SQRT_HALF)
+
+
+# erfc(a) = t * exp(p(t) - a^2) with t = 1 / (1 + 0.4 a), a >= 0, where p is a degree-8
+# polynomial fitted here (Lawson-weighted Chebyshev fit to log(erfcx(a) / t) on [0, 9.3]);
+# relative error < 1e-7 in exact arithmetic, ~4e-7 absolute on GELU after float32 rounding
+# (torch's own float32 GELU is ~1e-6 off). These ~25 NumPy passes run 4x faster than
+# scipy.special.erf, whose float32 loop computes in double one element at a time.
+_ERFC_T_SCALE = np.float32(0.4)
+_ERFC_POLY = tuple(np.float32(c) for c in (
+    -0.20540527, 0.91384127, -1.46216914, 0.96992287, -0.42169928,
+    0.29037103, 0.40254331, 1.00127988, -1.48868477))  # highest degree first
+_CHUNK = 65536  # elements per block, so the temporaries stay in cache
+
+
+def _erfc_of_abs_f32(z):
+    a = np.abs(z)
+    t = a * _ERFC_T_SCALE
+    t += 1
+    np.divide(1, t, out=t)
+    acc = t * _ERFC_POLY[0]
+    acc += _ERFC_POLY[1]
+    for c in _ERFC_POLY[2:]:
+        acc *= t
+        acc += c
+    a *= a
+    acc -= a
+    np.exp(acc, out=acc)
+    acc *= t
+    return acc
+
+
+def _one_plus_erf_f32(z):
+    """1 + erf(z) = erfc(-z) for a float32 CPU array, keeping relative accuracy for z < 0."""
+    flat = np.ascontiguousarray(z).reshape(-1)
+    out = np.empty_like(flat)
+    with _quiet():
+        for start in range(0, flat.size, _CHUNK):
+            block = flat[start:start + _CHUNK]
+            e = _erfc_of_abs_f32(block)
+            r = 1 - e  # z >= 0: 2 - erfc(|z|); z < 0: erfc(|z|) exactly
+            r *= 2
+            r *= np.greater_equal(block, 0)
+            r += e
+            out[start:start + _CHUNK] = r
+    return out.reshape(z.shape)
+
+
+def _one_plus_erf(z):
+    if type(z) is np.ndarray and z.dtype == np.float32:
+        return _one_plus_erf_f32(z)
+    return 1 + _special("erf", z)
 
 
 def _gelu_grad(xp, g, x, y, approximate):
@@ -110,7 +161,7 @@ def _gelu_grad(xp, g, x, y, approximate):
         t = xp.tanh(_GELU_BETA * (x + _GELU_KAPPA * x2 * x))
         dinner = _GELU_BETA * (1 + 3 * _GELU_KAPPA * x2)
         return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * dinner)
-    cdf = 0.5 * (1 + _special("erf", x * _SQRT_HALF))
+    cdf = 0.5 * _one_plus_erf(x * _SQRT_HALF)
     pdf = xp.exp(-0.5 * x * x) * _INV_SQRT_2PI
     return g * (cdf + x * pdf)
 

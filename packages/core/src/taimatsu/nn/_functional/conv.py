@@ -28,6 +28,7 @@ import numpy as np
 from ... import backend
 from ..._tensor import Tensor
 from ...autograd.node import Function
+from . import _winograd
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -213,6 +214,8 @@ def _gather_data(g, w, plan: _Plan, dtype):
     wt = w.reshape((plan.groups, plan.og, plan.cg) + plan.kernel)[
         (slice(None),) * 3 + kernel].swapaxes(1, 2)
     wt = xp.ascontiguousarray(wt).reshape((plan.in_ch, plan.og) + plan.kernel)
+    if _winograd.applies(tplan, g):
+        return _winograd.conv3x3(g, wt, None, tplan.lo, tplan.out)
     return _from_grid(_forward_kernel(_padded_flat(g, tplan), wt, tplan, dtype), tplan, None)
 
 
@@ -286,10 +289,14 @@ class _Conv(Function):
         dtype = x.dtype
         cd = _compute_dtype(dtype)
         xc, wc = x.astype(cd, copy=False), w.astype(cd, copy=False)
-        flat = _padded_flat(xc, plan)
-        y = _from_grid(_forward_kernel(flat, wc, plan, cd), plan,
-                       None if b is None else b.astype(cd, copy=False))
+        bc = None if b is None else b.astype(cd, copy=False)
         need = ctx.needs_input_grad
+        if _winograd.applies(plan, xc):
+            y = _winograd.conv3x3(xc, wc, bc, plan.lo, plan.out)
+            flat = _padded_flat(xc, plan) if need and need[1] else None
+        else:
+            flat = _padded_flat(xc, plan)
+            y = _from_grid(_forward_kernel(flat, wc, plan, cd), plan, bc)
         if need:
             ctx.plan = plan
             ctx.save_for_backward(x if need[1] else None, w if need[0] else None,

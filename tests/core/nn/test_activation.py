@@ -405,3 +405,18 @@ def test_no_warnings_on_ordinary_calls():
         warnings.simplefilter("error")
         F.softmax(_x(2, 3), 1)
         F.relu(_x(2))
+
+
+def test_gelu_float32_matches_the_exact_value_across_the_range():
+    """float32 GELU evaluates erf through its own fitted erfc: check it against float64."""
+    import scipy.special
+
+    x = np.concatenate([np.linspace(-14, 14, 200001), [0.0, -0.0, 1e-30, -1e-30]])
+    exact = 0.5 * x * scipy.special.erfc(-x / np.sqrt(2))
+    got = tm.nn.functional.gelu(tm.tensor(x, dtype=tm.float32)).numpy().astype(np.float64)
+    np.testing.assert_allclose(got, exact, rtol=2e-6, atol=1e-6)
+    tail = (x < -2) & (x > -9)  # relative accuracy holds where 1 + erf is tiny
+    np.testing.assert_allclose(got[tail], exact[tail], rtol=5e-5)
+    specials = tm.tensor([float("inf"), float("nan")], dtype=tm.float32)
+    out = tm.nn.functional.gelu(specials)
+    assert out[0].item() == float("inf") and np.isnan(out[1].item())

@@ -194,7 +194,10 @@ def _max_forward(x, win: _Window, indices: bool = True):
         hit = views[k] == best
         if win.needs_pad:  # a padding cell may tie only with an all-lowest window
             hit &= xp.asarray(win.inside(win.offsets[k]))
-        arg[hit] = k
+        # arg = where(hit, k, arg), as arithmetic: ~10x faster than a masked assignment
+        step = xp.subtract(arg.dtype.type(k), arg)
+        step *= hit
+        arg += step
     if x.dtype.kind == "f":
         nan = xp.isnan(best)
         if nan.any():  # PyTorch points at the last NaN of such windows

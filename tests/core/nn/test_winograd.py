@@ -73,3 +73,17 @@ def test_gradcheck_float64():
     x = tm.randn(2, 16, 5, 4, dtype=tm.float64, requires_grad=True)
     w = tm.randn(16, 16, 3, 3, dtype=tm.float64, requires_grad=True)
     assert tm.autograd.gradcheck(lambda a, b: F.conv2d(a, b, padding=1), (x, w))
+
+
+def test_weight_gradient_in_batch_chunks(monkeypatch):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((5, 16, 7, 6))
+    gy = rng.standard_normal((5, 24, 7, 6))
+    one = _winograd.weight_grad(x, gy, (1, 1))
+    monkeypatch.setattr(_winograd, "_CHUNK_BYTES", 1)
+    np.testing.assert_allclose(_winograd.weight_grad(x, gy, (1, 1)), one, rtol=1e-12, atol=1e-12)
+    # against the im2col weight kernel
+    plan = conv._plan(5, 16, (7, 6), 24, (3, 3), (1, 1), (1, 1), (1, 1), (1, 1), 1)
+    ref = conv._weight_kernel(conv._padded_flat(x, plan), conv._to_grid(gy, plan), plan,
+                              np.dtype(np.float64))
+    np.testing.assert_allclose(one, ref.reshape(24, 16, 3, 3), rtol=1e-10, atol=1e-10)

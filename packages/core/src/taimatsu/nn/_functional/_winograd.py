@@ -8,9 +8,10 @@ where g is the 3x3 kernel, `*` is elementwise over the 16 transformed positions,
 are small constant matrices with entries 0, +-1 and 1/2. Summed over input channels, the
 elementwise products become 16 GEMMs of (out_ch x in_ch) by (in_ch x tiles): 16 multiplies
 per 4 outputs instead of 36. The transforms are additions only, written as whole-array
-NumPy passes. Used for the 3x3 stride-1 convolutions that dominate ResNet-style networks
-(forward and the data gradient, which is again such a convolution); float rounding stays
-within a few ulps of the direct product because the transform entries are so small.
+NumPy passes. Used for the 3x3 stride-1 convolutions that dominate ResNet-style networks:
+forward, the data gradient (again such a convolution) and the weight gradient (the same
+formula's adjoint in g). Float rounding stays within a few ulps of the direct product
+because the transform entries are so small.
 """
 
 from __future__ import annotations
@@ -49,6 +50,44 @@ def conv3x3(x, w, bias, lo, out_size):
         m = np.matmul(u, v.swapaxes(1, 2))  # (16, O, images * tiles)
         _output_transform(m, th, tw, bias, y[n0:n0 + step])
     return y
+
+
+def weight_grad(x, gy, lo):
+    """The weight gradient of conv3x3: corr(x, gy) as (O, C, 3, 3).
+
+    The adjoint of the forward formula in g: per tile, G^T [(A gy A^T) * (B^T d B)] G,
+    summed over tiles and images, so the sum over tiles is again 16 GEMMs (with the
+    long tile dimension as their depth)."""
+    n, c = x.shape[:2]
+    o, ho, wo = gy.shape[1:]
+    th, tw = (ho + 1) // 2, (wo + 1) // 2
+    m = np.zeros((16, o, c), dtype=x.dtype)
+    per_image = 16 * th * tw * c * x.itemsize
+    step = max(1, min(n, _CHUNK_BYTES // per_image))
+    for n0 in range(0, n, step):
+        v = _input_transform(x[n0:n0 + step], lo, th, tw)
+        q = _grad_transform(gy[n0:n0 + step], th, tw)
+        m += np.matmul(q, v)  # (16, O, C)
+    gw = _KRON_G.T.astype(x.dtype) @ m.reshape(16, o * c)  # (9, O * C)
+    return np.ascontiguousarray(gw.T).reshape(o, c, 3, 3)
+
+
+def _grad_transform(gy, th, tw):
+    """A gy A^T for each 2x2 tile of gy (N, O, ho, wo), as (16, O, N * th * tw)."""
+    n, o, ho, wo = gy.shape
+    t = np.zeros((o, n, 2 * th, 2 * tw), dtype=gy.dtype)  # odd sizes: zero-filled tiles
+    t[:, :, :ho, :wo] = gy.swapaxes(0, 1)
+    y = [[t[:, :, i::2, j::2] for j in range(2)] for i in range(2)]  # y[i][j]: (O, N, th, tw)
+    # A = [[1, 0], [1, 1], [1, -1], [0, -1]] along the rows, then the columns
+    rows = [(y[0][j], y[0][j] + y[1][j], y[0][j] - y[1][j], -y[1][j]) for j in range(2)]
+    q = np.empty((16, o, n, th, tw), dtype=gy.dtype)
+    for a in range(4):
+        left, right = rows[0][a], rows[1][a]
+        q[4 * a] = left
+        np.add(left, right, out=q[4 * a + 1])
+        np.subtract(left, right, out=q[4 * a + 2])
+        np.negative(right, out=q[4 * a + 3])
+    return q.reshape(16, o, -1)
 
 
 def _weight_transform(w):

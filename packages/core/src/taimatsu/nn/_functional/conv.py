@@ -293,7 +293,7 @@ class _Conv(Function):
         need = ctx.needs_input_grad
         if _winograd.applies(plan, xc):
             y = _winograd.conv3x3(xc, wc, bc, plan.lo, plan.out)
-            flat = _padded_flat(xc, plan) if need and need[1] else None
+            flat = None  # the weight gradient takes the Winograd path too, from x
         else:
             flat = _padded_flat(xc, plan)
             y = _from_grid(_forward_kernel(flat, wc, plan, cd), plan, bc)
@@ -319,7 +319,10 @@ class _Conv(Function):
         gx = gw = None
         if need[0]:
             gx = _data_kernel(gyc, w.astype(cd, copy=False), plan, cd).astype(dtype, copy=False)
-        if need[1]:
+        if need[1] and flat is None:
+            gw = _winograd.weight_grad(x.astype(cd, copy=False), gyc, plan.lo)
+            gw = gw.astype(dtype, copy=False)
+        elif need[1]:
             gw = _weight_kernel(flat, _to_grid(gyc, plan), plan, cd)
             gw = _weight_shape(gw, plan).astype(dtype, copy=False)
         return gx, gw, gb

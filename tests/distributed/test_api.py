@@ -87,8 +87,8 @@ def test_data_parallel_passes_through():
     assert dp.module is model
     assert list(dp.state_dict()) == ["module.weight", "module.bias"]
     assert tm.equal(data_parallel(model, x), model(x))
-    with pytest.raises(ValueError, match="one device"):
-        DataParallel(model, device_ids=[0, 1])
+    if not tm.cuda.is_available():  # as torch on a CPU-only machine: the ids are ignored
+        assert DataParallel(model, device_ids=[0, 1]).device_ids == []
 
 
 def test_consume_prefix_makes_a_wrapper_checkpoint_load_into_the_model():

@@ -184,3 +184,4 @@ def is_anomaly_check_nan_enabled() -> bool:
 from . import functional  # noqa: E402
 from .function import Function, once_differentiable  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from . import profiler  # noqa: E402

@@ -20,8 +20,33 @@ def device_count() -> int:
     return backend.cupy().cuda.runtime.getDeviceCount()
 
 
+def is_initialized() -> bool:
+    """Whether CUDA has been set up in this process (CuPy imported with a usable GPU)."""
+    return backend._cupy is not None
+
+
+def init() -> None:
+    """Initializes CUDA now rather than on first use; raises when it is not usable."""
+    _cp()
+
+
+class OutOfMemoryError(RuntimeError):
+    """Raised when the GPU has no memory left for an allocation."""
+
+
 def _cp():
-    return backend.cupy()  # raises the clear "CUDA not available" error
+    """cupy, or PyTorch's error for a CUDA-less setup.
+
+    Without CuPy taimatsu is what PyTorch calls "not compiled with CUDA", which PyTorch
+    reports as an AssertionError; with CuPy but no usable GPU the RuntimeError stands.
+    """
+    try:
+        return backend.cupy()
+    except RuntimeError as exc:
+        import importlib.util
+        if importlib.util.find_spec("cupy") is None:
+            raise AssertionError(str(exc)) from None
+        raise
 
 
 def current_device() -> int:
@@ -29,9 +54,10 @@ def current_device() -> int:
 
 
 def set_device(device) -> None:
-    from .._device import device as make_device
-    index = device if isinstance(device, int) else make_device(device).index or 0
-    _cp().cuda.runtime.setDevice(index)
+    """Makes `device` current; a negative index does nothing, as in PyTorch."""
+    index = _index(device)
+    if index >= 0:
+        _cp().cuda.runtime.setDevice(index)
 
 
 def get_device_name(device=None) -> str:
@@ -51,7 +77,59 @@ def _index(device) -> int:
     if isinstance(device, int):
         return device
     from .._device import device as make_device
-    return make_device(device).index or 0
+    dev = make_device(device)
+    if dev.type != "cuda":
+        raise ValueError(f"Expected a cuda device, but got: {dev}")
+    return dev.index if dev.index is not None else current_device()
+
+
+def get_device_properties(device=None):
+    """The device's properties: name, major, minor, total_memory, multi_processor_count."""
+    cp = _cp()
+    props = cp.cuda.runtime.getDeviceProperties(
+        current_device() if device is None else _index(device))
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    return _DeviceProperties(name, props["major"], props["minor"], props["totalGlobalMem"],
+                             props["multiProcessorCount"])
+
+
+class _DeviceProperties:
+    __slots__ = ("name", "major", "minor", "total_memory", "multi_processor_count")
+
+    def __init__(self, name, major, minor, total_memory, multi_processor_count):
+        self.name, self.major, self.minor = name, major, minor
+        self.total_memory, self.multi_processor_count = total_memory, multi_processor_count
+
+    def __repr__(self):
+        return (f"_CudaDeviceProperties(name='{self.name}', major={self.major}, "
+                f"minor={self.minor}, total_memory={self.total_memory // 2**20}MB, "
+                f"multi_processor_count={self.multi_processor_count})")
+
+
+class device:
+    """Context manager making a CUDA device current; None or a negative index do nothing."""
+
+    def __init__(self, device):
+        self.idx = -1 if device is None else _index(device)
+        self.prev_idx = -1
+
+    def __enter__(self):
+        if self.idx >= 0:
+            self.prev_idx = current_device()
+            if self.prev_idx != self.idx:
+                set_device(self.idx)
+
+    def __exit__(self, *exc):
+        if self.idx >= 0 and self.prev_idx != self.idx:
+            set_device(self.prev_idx)
+        return False
+
+
+class device_of(device):
+    """Context manager making the device of tensor `obj` current (no-op for CPU tensors)."""
+
+    def __init__(self, obj):
+        super().__init__(obj.get_device() if obj.is_cuda else -1)
 
 
 def synchronize(device=None) -> None:
@@ -59,26 +137,56 @@ def synchronize(device=None) -> None:
     _cp().cuda.Device(current_device() if device is None else _index(device)).synchronize()
 
 
+# Memory statistics read 0 until CUDA is usable, as PyTorch's do before CUDA starts.
+
 def memory_allocated(device=None) -> int:
     """Bytes held by tensors (CuPy's memory pool, used blocks)."""
+    if not is_available():
+        return 0
     return _cp().get_default_memory_pool().used_bytes()
 
 
 def memory_reserved(device=None) -> int:
     """Bytes the caching allocator holds from the driver."""
+    if not is_available():
+        return 0
     return _cp().get_default_memory_pool().total_bytes()
 
 
-_peak = [0]
+# Peaks as seen by the queries (CuPy's pool keeps no high-water mark of its own).
+_peak = {"allocated": 0, "reserved": 0}
 
 
 def max_memory_allocated(device=None) -> int:
-    _peak[0] = max(_peak[0], memory_allocated(device))
-    return _peak[0]
+    _peak["allocated"] = max(_peak["allocated"], memory_allocated(device))
+    return _peak["allocated"]
+
+
+def max_memory_reserved(device=None) -> int:
+    _peak["reserved"] = max(_peak["reserved"], memory_reserved(device))
+    return _peak["reserved"]
 
 
 def reset_peak_memory_stats(device=None) -> None:
-    _peak[0] = memory_allocated(device)
+    _peak["allocated"] = memory_allocated(device)
+    _peak["reserved"] = memory_reserved(device)
+
+
+def memory_stats(device=None) -> dict:
+    """The allocator's statistics under PyTorch's key names (empty before CUDA starts)."""
+    if not is_available():
+        return {}
+    return {"allocated_bytes.all.current": memory_allocated(device),
+            "allocated_bytes.all.peak": max_memory_allocated(device),
+            "reserved_bytes.all.current": memory_reserved(device),
+            "reserved_bytes.all.peak": max_memory_reserved(device)}
+
+
+def mem_get_info(device=None) -> tuple[int, int]:
+    """(free, total) bytes of the device's global memory, from the driver."""
+    cp = _cp()
+    with cp.cuda.Device(current_device() if device is None else _index(device)):
+        return cp.cuda.runtime.memGetInfo()
 
 
 def empty_cache() -> None:
@@ -95,6 +203,17 @@ def manual_seed(seed: int) -> None:
 def manual_seed_all(seed: int) -> None:
     from ..ops.random import _seed_cuda
     _seed_cuda(int(seed) & (2**64 - 1))
+
+
+def seed() -> None:
+    """Seeds the GPUs' generators from OS entropy (no-op without CUDA)."""
+    seed_all()
+
+
+def seed_all() -> None:
+    """Seeds every GPU's generator from OS entropy (no-op without CUDA)."""
+    import secrets
+    manual_seed_all(secrets.randbits(63))
 
 
 def is_bf16_supported() -> bool:

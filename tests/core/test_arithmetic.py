@@ -111,3 +111,10 @@ def test_tutorial_gradient():
     out = (3 * (x + 2) ** 2).sum() / 4
     out.backward()
     assert_close(x.grad, tm.full((2, 2), 4.5))
+
+
+def test_scalar_divided_by_tensor_double_backward():
+    x = tm.tensor([1.5, -2.0], dtype=tm.float64, requires_grad=True)
+    (g,) = tm.autograd.grad((3.14 / x).sum(), x, create_graph=True)
+    g.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * 3.14 / x.detach().numpy() ** 3)

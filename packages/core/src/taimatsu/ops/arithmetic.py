@@ -119,8 +119,12 @@ def _conj(x):
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1:2] == (True,) else None,
+        # Python numbers stay on ctx: only arrays are saved (they become graph Tensors
+        # under create_graph)
+        need_a = ctx.needs_input_grad[1:2] == (True,)
+        ctx.save_for_backward(a if need_a and hasattr(a, "shape") else None,
                               b if hasattr(b, "shape") else None)
+        ctx.a_scalar = a if not hasattr(a, "shape") else None
         ctx.b_scalar = b if not hasattr(b, "shape") else None
         ctx.a_shape = getattr(a, "shape", ())
         with _quiet():  # x / 0 gives inf silently, as in torch
@@ -131,6 +135,8 @@ class Div(Function):
         a, b = ctx.saved_arrays
         if b is None:
             b = ctx.b_scalar
+        if a is None:
+            a = ctx.a_scalar
         ga = sum_to(grad / _conj(b), ctx.a_shape) if _needs(ctx, 0) else None
         gb = None
         if _needs(ctx, 1):

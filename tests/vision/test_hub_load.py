@@ -345,7 +345,7 @@ def _local(record: Weights, path) -> Weights:
 
 def test_builder_loads_default_weights_through_the_record(tmp_path, monkeypatch):
     state, _ = _write_timm_checkpoint(tmp_path, "mobilenetv2_100")
-    record = _local(_weights.WEIGHTS["mobilenet_v2"][0], tmp_path / "model.safetensors")
+    record = _local(models.MobileNet_V2_Weights.RA_IN1K.value, tmp_path / "model.safetensors")
     monkeypatch.setitem(_weights.WEIGHTS, "mobilenet_v2", (record,))
     model = models.mobilenet_v2(weights="DEFAULT")
     _assert_loaded(model, "mobilenetv2_100", state)
@@ -357,7 +357,8 @@ def test_registry_get_model_loads_weights(tmp_path):
     state, _ = _write_timm_checkpoint(tmp_path, "convnext_tiny")
     registry = Registry("model")
     models.register_models(registry)
-    record = _local(registry.get("convnext_tiny").weights[0], tmp_path / "model.safetensors")
+    timm_weights = next(w for w in registry.get("convnext_tiny").weights if w.name == "FB_IN1K")
+    record = _local(timm_weights, tmp_path / "model.safetensors")
     model = registry.get("convnext_tiny").obj()
     model.load_state_dict(record.get_state_dict())
     _assert_loaded(model, "convnext_tiny", state)

@@ -14,7 +14,9 @@ from taimatsu.nn import functional as F
 
 from ..ops.misc import Conv2dNormActivation, Permute
 from ..ops.stochastic_depth import StochasticDepth
-from ._utils import load_weights, prepare
+from ._api import register_model
+from ._utils import handle_legacy_interface, load_weights, prepare
+from ._weights import ConvNeXt_Tiny_Weights
 
 __all__ = ["ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", "convnext_tiny"]
 
@@ -137,7 +139,10 @@ class ConvNeXt(nn.Module):
         return self.classifier(self.avgpool(self.features(x)))
 
 
-def convnext_tiny(*, weights=None, progress: bool = True, **kwargs) -> ConvNeXt:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ConvNeXt_Tiny_Weights.IMAGENET1K_V1))
+def convnext_tiny(*, weights: ConvNeXt_Tiny_Weights | None = None, progress: bool = True,
+                  **kwargs) -> ConvNeXt:
     """ConvNeXt-Tiny (28.6M parameters)."""
     record = prepare("convnext_tiny", weights, kwargs)
     setting = [CNBlockConfig(96, 192, 3), CNBlockConfig(192, 384, 3), CNBlockConfig(384, 768, 9),

@@ -15,7 +15,9 @@ from taimatsu import Tensor, nn
 
 from ..ops.misc import Conv2dNormActivation, SqueezeExcitation
 from ..ops.stochastic_depth import StochasticDepth
-from ._utils import _make_divisible, load_weights, prepare
+from ._api import register_model
+from ._utils import _make_divisible, handle_legacy_interface, load_weights, prepare
+from ._weights import EfficientNet_B0_Weights
 
 __all__ = ["EfficientNet", "MBConvConfig", "MBConv", "efficientnet_b0"]
 
@@ -162,7 +164,10 @@ def _efficientnet_b0_conf(width_mult: float = 1.0,
             conf(6, 3, 1, 192, 320, 1)]
 
 
-def efficientnet_b0(*, weights=None, progress: bool = True, **kwargs) -> EfficientNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", EfficientNet_B0_Weights.IMAGENET1K_V1))
+def efficientnet_b0(*, weights: EfficientNet_B0_Weights | None = None, progress: bool = True,
+                    **kwargs) -> EfficientNet:
     """EfficientNet-B0 (5.3M parameters)."""
     record = prepare("efficientnet_b0", weights, kwargs)
     dropout = kwargs.pop("dropout", 0.2)

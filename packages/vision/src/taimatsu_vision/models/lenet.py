@@ -17,7 +17,8 @@ from __future__ import annotations
 import taimatsu
 from taimatsu import Tensor, nn
 
-from ._utils import load_weights, prepare
+from ._api import register_model
+from ._utils import handle_legacy_interface, load_weights, prepare
 
 __all__ = ["LeNet5", "lenet5"]
 
@@ -39,7 +40,9 @@ class LeNet5(nn.Module):
         return self.classifier(taimatsu.flatten(self.features(x), 1))
 
 
-def lenet5(*, weights=None, progress: bool = True, **kwargs) -> LeNet5:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", None))
+def lenet5(*, weights: None = None, progress: bool = True, **kwargs) -> LeNet5:
     """LeNet-5 (61.7k parameters for 10 classes and padding=2); see LeNet5."""
     record = prepare("lenet5", weights, kwargs)
     return load_weights(LeNet5(**kwargs), record, progress)

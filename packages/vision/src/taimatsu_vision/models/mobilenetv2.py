@@ -10,7 +10,9 @@ from taimatsu import Tensor, nn
 from taimatsu.nn import functional as F
 
 from ..ops.misc import Conv2dNormActivation
-from ._utils import _make_divisible, load_weights, prepare
+from ._api import register_model
+from ._utils import _make_divisible, handle_legacy_interface, load_weights, prepare
+from ._weights import MobileNet_V2_Weights
 
 __all__ = ["MobileNetV2", "InvertedResidual", "mobilenet_v2"]
 
@@ -117,7 +119,10 @@ class MobileNetV2(nn.Module):
         return self.classifier(x)
 
 
-def mobilenet_v2(*, weights=None, progress: bool = True, **kwargs) -> MobileNetV2:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", MobileNet_V2_Weights.IMAGENET1K_V1))
+def mobilenet_v2(*, weights: MobileNet_V2_Weights | None = None, progress: bool = True,
+                 **kwargs) -> MobileNetV2:
     """MobileNetV2 (3.5M parameters)."""
     record = prepare("mobilenet_v2", weights, kwargs)
     return load_weights(MobileNetV2(**kwargs), record, progress)

@@ -13,7 +13,9 @@ from taimatsu import Tensor, nn
 
 from ..ops.misc import Conv2dNormActivation
 from ..ops.misc import SqueezeExcitation as SElayer
-from ._utils import _make_divisible, load_weights, prepare
+from ._api import register_model
+from ._utils import _make_divisible, handle_legacy_interface, load_weights, prepare
+from ._weights import MobileNet_V3_Large_Weights, MobileNet_V3_Small_Weights
 
 __all__ = ["MobileNetV3", "InvertedResidualConfig", "InvertedResidual", "mobilenet_v3_large",
            "mobilenet_v3_small"]
@@ -199,11 +201,17 @@ def _mobilenet_v3(arch: str, weights, progress: bool, kwargs: dict) -> MobileNet
     return load_weights(MobileNetV3(setting, last_channel, **kwargs), record, progress)
 
 
-def mobilenet_v3_large(*, weights=None, progress: bool = True, **kwargs) -> MobileNetV3:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", MobileNet_V3_Large_Weights.IMAGENET1K_V1))
+def mobilenet_v3_large(*, weights: MobileNet_V3_Large_Weights | None = None, progress: bool = True,
+                       **kwargs) -> MobileNetV3:
     """MobileNetV3-Large (5.5M parameters)."""
     return _mobilenet_v3("mobilenet_v3_large", weights, progress, kwargs)
 
 
-def mobilenet_v3_small(*, weights=None, progress: bool = True, **kwargs) -> MobileNetV3:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", MobileNet_V3_Small_Weights.IMAGENET1K_V1))
+def mobilenet_v3_small(*, weights: MobileNet_V3_Small_Weights | None = None, progress: bool = True,
+                       **kwargs) -> MobileNetV3:
     """MobileNetV3-Small (2.5M parameters)."""
     return _mobilenet_v3("mobilenet_v3_small", weights, progress, kwargs)

@@ -12,7 +12,17 @@ from collections.abc import Callable
 import taimatsu
 from taimatsu import Tensor, nn
 
-from ._utils import _ovewrite_named_param, load_weights, prepare
+from ._api import register_model
+from ._utils import _ovewrite_named_param, handle_legacy_interface, load_weights, prepare
+from ._weights import (
+    ResNet18_Weights,
+    ResNet34_Weights,
+    ResNet50_Weights,
+    ResNet101_Weights,
+    ResNet152_Weights,
+    ResNeXt50_32X4D_Weights,
+    Wide_ResNet50_2_Weights,
+)
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50",
            "resnet101", "resnet152", "resnext50_32x4d", "wide_resnet50_2"]
@@ -182,39 +192,61 @@ def _resnet(name: str, block, layers: list[int], weights, progress: bool, **kwar
     return load_weights(ResNet(block, layers, **kwargs), record, progress)
 
 
-def resnet18(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
-    """ResNet-18 (11.7M parameters). `weights`: None, "DEFAULT", a name or a Weights."""
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ResNet18_Weights.IMAGENET1K_V1))
+def resnet18(*, weights: ResNet18_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
+    """ResNet-18 (11.7M parameters).
+
+    `weights`: a ResNet18_Weights member, its name ("DEFAULT", "IMAGENET1K_V1"), a Weights
+    record, or None (random initialization); every builder takes the same forms.
+    """
     return _resnet("resnet18", BasicBlock, [2, 2, 2, 2], weights, progress, **kwargs)
 
 
-def resnet34(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ResNet34_Weights.IMAGENET1K_V1))
+def resnet34(*, weights: ResNet34_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-34 (21.8M parameters)."""
     return _resnet("resnet34", BasicBlock, [3, 4, 6, 3], weights, progress, **kwargs)
 
 
-def resnet50(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ResNet50_Weights.IMAGENET1K_V1))
+def resnet50(*, weights: ResNet50_Weights | None = None, progress: bool = True, **kwargs) -> ResNet:
     """ResNet-50 (25.6M parameters)."""
     return _resnet("resnet50", Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
 
 
-def resnet101(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ResNet101_Weights.IMAGENET1K_V1))
+def resnet101(*, weights: ResNet101_Weights | None = None, progress: bool = True,
+              **kwargs) -> ResNet:
     """ResNet-101 (44.5M parameters)."""
     return _resnet("resnet101", Bottleneck, [3, 4, 23, 3], weights, progress, **kwargs)
 
 
-def resnet152(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ResNet152_Weights.IMAGENET1K_V1))
+def resnet152(*, weights: ResNet152_Weights | None = None, progress: bool = True,
+              **kwargs) -> ResNet:
     """ResNet-152 (60.2M parameters)."""
     return _resnet("resnet152", Bottleneck, [3, 8, 36, 3], weights, progress, **kwargs)
 
 
-def resnext50_32x4d(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ResNeXt50_32X4D_Weights.IMAGENET1K_V1))
+def resnext50_32x4d(*, weights: ResNeXt50_32X4D_Weights | None = None, progress: bool = True,
+                    **kwargs) -> ResNet:
     """ResNeXt-50 32x4d (Xie et al., 2017): 32 groups of width 4 (25.0M parameters)."""
     _ovewrite_named_param(kwargs, "groups", 32)
     _ovewrite_named_param(kwargs, "width_per_group", 4)
     return _resnet("resnext50_32x4d", Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)
 
 
-def wide_resnet50_2(*, weights=None, progress: bool = True, **kwargs) -> ResNet:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", Wide_ResNet50_2_Weights.IMAGENET1K_V1))
+def wide_resnet50_2(*, weights: Wide_ResNet50_2_Weights | None = None, progress: bool = True,
+                    **kwargs) -> ResNet:
     """Wide ResNet-50-2 (Zagoruyko & Komodakis, 2016): bottlenecks twice as wide (68.9M)."""
     _ovewrite_named_param(kwargs, "width_per_group", 64 * 2)
     return _resnet("wide_resnet50_2", Bottleneck, [3, 4, 6, 3], weights, progress, **kwargs)

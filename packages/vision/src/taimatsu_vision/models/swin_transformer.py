@@ -16,7 +16,9 @@ from taimatsu.nn import functional as F
 
 from ..ops.misc import MLP, Permute
 from ..ops.stochastic_depth import StochasticDepth
-from ._utils import load_weights, prepare
+from ._api import register_model
+from ._utils import handle_legacy_interface, load_weights, prepare
+from ._weights import Swin_T_Weights
 
 __all__ = ["SwinTransformer", "swin_t"]
 
@@ -262,7 +264,10 @@ class SwinTransformer(nn.Module):
         return self.head(self.flatten(self.avgpool(x)))
 
 
-def swin_t(*, weights=None, progress: bool = True, **kwargs) -> SwinTransformer:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", Swin_T_Weights.IMAGENET1K_V1))
+def swin_t(*, weights: Swin_T_Weights | None = None, progress: bool = True,
+           **kwargs) -> SwinTransformer:
     """Swin-T: embed 96, depths [2, 2, 6, 2], heads [3, 6, 12, 24], 7x7 windows (28.3M)."""
     record = prepare("swin_t", weights, kwargs)
     stochastic_depth_prob = kwargs.pop("stochastic_depth_prob", 0.2)

@@ -7,7 +7,18 @@ from __future__ import annotations
 import taimatsu
 from taimatsu import Tensor, nn
 
-from ._utils import load_weights, prepare
+from ._api import register_model
+from ._utils import handle_legacy_interface, load_weights, prepare
+from ._weights import (
+    VGG11_BN_Weights,
+    VGG11_Weights,
+    VGG13_BN_Weights,
+    VGG13_Weights,
+    VGG16_BN_Weights,
+    VGG16_Weights,
+    VGG19_BN_Weights,
+    VGG19_Weights,
+)
 
 __all__ = ["VGG", "make_layers", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
            "vgg16_bn", "vgg19", "vgg19_bn"]
@@ -89,41 +100,57 @@ def _vgg(name: str, cfg: str, batch_norm: bool, weights, progress: bool, **kwarg
     return load_weights(model, record, progress)
 
 
-def vgg11(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG11_Weights.IMAGENET1K_V1))
+def vgg11(*, weights: VGG11_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-11 (configuration A, 132.9M parameters)."""
     return _vgg("vgg11", "A", False, weights, progress, **kwargs)
 
 
-def vgg11_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG11_BN_Weights.IMAGENET1K_V1))
+def vgg11_bn(*, weights: VGG11_BN_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-11 with batch normalization."""
     return _vgg("vgg11_bn", "A", True, weights, progress, **kwargs)
 
 
-def vgg13(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG13_Weights.IMAGENET1K_V1))
+def vgg13(*, weights: VGG13_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-13 (configuration B, 133.0M parameters)."""
     return _vgg("vgg13", "B", False, weights, progress, **kwargs)
 
 
-def vgg13_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG13_BN_Weights.IMAGENET1K_V1))
+def vgg13_bn(*, weights: VGG13_BN_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-13 with batch normalization."""
     return _vgg("vgg13_bn", "B", True, weights, progress, **kwargs)
 
 
-def vgg16(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG16_Weights.IMAGENET1K_V1))
+def vgg16(*, weights: VGG16_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-16 (configuration D, 138.4M parameters)."""
     return _vgg("vgg16", "D", False, weights, progress, **kwargs)
 
 
-def vgg16_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG16_BN_Weights.IMAGENET1K_V1))
+def vgg16_bn(*, weights: VGG16_BN_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-16 with batch normalization."""
     return _vgg("vgg16_bn", "D", True, weights, progress, **kwargs)
 
 
-def vgg19(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG19_Weights.IMAGENET1K_V1))
+def vgg19(*, weights: VGG19_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-19 (configuration E, 143.7M parameters)."""
     return _vgg("vgg19", "E", False, weights, progress, **kwargs)
 
 
-def vgg19_bn(*, weights=None, progress: bool = True, **kwargs) -> VGG:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", VGG19_BN_Weights.IMAGENET1K_V1))
+def vgg19_bn(*, weights: VGG19_BN_Weights | None = None, progress: bool = True, **kwargs) -> VGG:
     """VGG-19 with batch normalization."""
     return _vgg("vgg19_bn", "E", True, weights, progress, **kwargs)

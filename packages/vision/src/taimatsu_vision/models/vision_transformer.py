@@ -13,7 +13,9 @@ import taimatsu
 from taimatsu import Tensor, nn
 
 from ..ops.misc import MLP
-from ._utils import _ovewrite_named_param, load_weights, prepare
+from ._api import register_model
+from ._utils import _ovewrite_named_param, handle_legacy_interface, load_weights, prepare
+from ._weights import ViT_B_16_Weights, ViT_B_32_Weights
 
 __all__ = ["VisionTransformer", "vit_b_16", "vit_b_32"]
 
@@ -180,11 +182,17 @@ def _vision_transformer(name: str, patch_size: int, num_layers: int, num_heads: 
     return load_weights(model, record, progress)
 
 
-def vit_b_16(*, weights=None, progress: bool = True, **kwargs) -> VisionTransformer:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ViT_B_16_Weights.IMAGENET1K_V1))
+def vit_b_16(*, weights: ViT_B_16_Weights | None = None, progress: bool = True,
+             **kwargs) -> VisionTransformer:
     """ViT-B/16: 12 layers, 12 heads, width 768, 16x16 patches (86.6M parameters)."""
     return _vision_transformer("vit_b_16", 16, 12, 12, 768, 3072, weights, progress, **kwargs)
 
 
-def vit_b_32(*, weights=None, progress: bool = True, **kwargs) -> VisionTransformer:
+@register_model()
+@handle_legacy_interface(weights=("pretrained", ViT_B_32_Weights.IMAGENET1K_V1))
+def vit_b_32(*, weights: ViT_B_32_Weights | None = None, progress: bool = True,
+             **kwargs) -> VisionTransformer:
     """ViT-B/32: as ViT-B/16 with 32x32 patches (88.2M parameters)."""
     return _vision_transformer("vit_b_32", 32, 12, 12, 768, 3072, weights, progress, **kwargs)

@@ -234,11 +234,19 @@ def _check_matmul_shapes(sa: tuple, sb: tuple) -> None:
                        f"[{n}, {k_a}] but got: [{n}, {k_b}].")
 
 
+def _sparse_ops():
+    """taimatsu.sparse's implementations, for a sparse operand (imported on first use)."""
+    from ..sparse import _ops
+    return _ops
+
+
 @method()
 def matmul(input, other, *, out=None) -> Tensor:
     """Matrix product with torch.matmul's 1-D/2-D/batched broadcasting rules."""
     if type(input) is not Tensor or type(other) is not Tensor:
         _check_tensors("matmul", input, other)
+        if input.is_sparse or other.is_sparse:
+            return _sparse_ops().matmul(input, other, out=out)
     a, b = input._data, other._data
     if a.dtype is not b.dtype or a.dtype == np.bool_:
         _check_same_dtype(input, other)
@@ -256,6 +264,8 @@ def matmul(input, other, *, out=None) -> Tensor:
 def mm(input, mat2, *, out=None) -> Tensor:
     """2-D matrix product (no broadcasting)."""
     _check_tensors("mm", input, mat2)
+    if input.is_sparse or mat2.is_sparse:
+        return _sparse_ops().mm(input, mat2, out=out)
     if input.ndim != 2:
         raise RuntimeError("self must be a matrix")
     if mat2.ndim != 2:
@@ -271,6 +281,8 @@ def mm(input, mat2, *, out=None) -> Tensor:
 def bmm(input, mat2, *, out=None) -> Tensor:
     """Batched 3-D matrix product (no broadcasting)."""
     _check_tensors("bmm", input, mat2)
+    if input.is_sparse or mat2.is_sparse:
+        return _sparse_ops().bmm(input, mat2, out=out)
     if input.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.ndim != 3:
@@ -432,6 +444,8 @@ def _add_product(input, m1, m2, beta, alpha, kind, target, out):
 @method()
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2)."""
+    if input.is_sparse or mat1.is_sparse or mat2.is_sparse:
+        return _sparse_ops().addmm(input, mat1, mat2, beta=beta, alpha=alpha, out=out)
     if mat1.ndim != 2:
         raise RuntimeError(f"mat1 must be a matrix, got {mat1.ndim}-D tensor")
     if mat2.ndim != 2:

@@ -720,3 +720,13 @@ def test_gat_layer_training_reduces_the_loss():
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.7 * losses[0]
+
+
+def test_functional_dense_with_sparse_operand():
+    s = tm.sparse_coo_tensor([[0, 1], [1, 0]], [2.0, 3.0], (2, 2))
+    d = tm.ones(2, 2)
+    assert tm.equal(tm.add(d, s, alpha=2), tm.tensor([[1.0, 5.0], [7.0, 1.0]]))
+    assert tm.equal(d.sub(s), tm.tensor([[1.0, -1.0], [-2.0, 1.0]]))
+    product = tm.mul(d * 2, s)
+    assert product.is_sparse and tm.equal(product.to_dense(), tm.tensor([[0.0, 4.0], [6.0, 0.0]]))
+    assert tm.equal(tm.mv(s, tm.tensor([1.0, 2.0])), tm.tensor([4.0, 3.0]))

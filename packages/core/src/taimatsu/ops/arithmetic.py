@@ -293,9 +293,18 @@ def _check_scalar_or_tensor(name, *args):
 
 # -- public functions ------------------------------------------------------------------------
 
+def _dense_and_sparse(input, other) -> bool:
+    """A dense tensor combined with a sparse one (the sparse code does that work)."""
+    return (type(other) is not Tensor and getattr(other, "is_sparse", False)
+            and not getattr(input, "is_sparse", False))
+
+
 @method()
 def add(input, other, *, alpha=1, out=None) -> Tensor:
     """input + alpha * other, broadcasting."""
+    if _dense_and_sparse(input, other):
+        from ..sparse import _ops as sparse_ops
+        return finish(sparse_ops.radd(other, input, alpha=alpha), out)
     a, b = promote(input, other)
     return finish(Add.apply(a, b, alpha=alpha) if alpha != 1 else Add.apply(a, b), out)
 
@@ -306,6 +315,9 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
     if isinstance(input, Tensor) and input.dtype is D.bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
                            "supported. Use the `^` or `logical_xor()` operator instead.")
+    if _dense_and_sparse(input, other):
+        from ..sparse import _ops as sparse_ops
+        return finish(sparse_ops.radd(other, input, alpha=-alpha), out)
     a, b = promote(input, other)
     return finish(Sub.apply(a, b, alpha=alpha) if alpha != 1 else Sub.apply(a, b), out)
 
@@ -343,6 +355,9 @@ def rsub(input, other, *, alpha=1) -> Tensor:
 @method("mul", "multiply")
 def mul(input, other, *, out=None) -> Tensor:
     """input * other, broadcasting."""
+    if _dense_and_sparse(input, other):  # the product keeps the sparse operand's pattern
+        from ..sparse import _ops as sparse_ops
+        return finish(sparse_ops.mul(other, input), out)
     a, b = promote(input, other)
     return finish(Mul.apply(a, b), out)
 

@@ -306,6 +306,8 @@ def mv(input, vec, *, out=None) -> Tensor:
                            f"{vec.ndim}")
     if input.shape[1] != vec.shape[0]:
         raise _mv_error(input.shape[0], input.shape[1], vec.shape[0])
+    if input.is_sparse:
+        return _sparse_ops().matmul(input, vec, out=out)
     if input.dtype is not vec.dtype:
         d = _dtype_name(vec, _SHORT_NAMES)
         raise RuntimeError("addmv input tensors must have the same dtype, but got "

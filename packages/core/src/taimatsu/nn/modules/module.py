@@ -876,11 +876,13 @@ class Module:
         return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
 
     def share_memory(self) -> Module:
-        """Moves storage to shared memory where the tensor type supports it (in place)."""
-        def share(t):
-            fn = getattr(t, "share_memory_", None)
-            return fn() if fn is not None else t
-        return self._apply(share)
+        """Moves parameters, their existing gradients and buffers to shared memory.
+
+        In place, as Tensor.share_memory_: every Parameter and buffer stays the same object
+        (optimizers hold them), so processes that receive the module afterwards (fork, or
+        Process arguments under 'spawn') update one set of weights (Hogwild training).
+        """
+        return self._apply(lambda t: t.share_memory_())
 
     # -- state dict -------------------------------------------------------------------------
     def get_extra_state(self):

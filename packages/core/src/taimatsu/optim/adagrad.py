@@ -73,7 +73,13 @@ class Adagrad(Optimizer):
                                   fused=None)
 
     def share_memory(self) -> None:
-        """Kept for PyTorch compatibility: state arrays are already plain host memory."""
+        """Moves the per-parameter state into shared memory (Hogwild-style training)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                for key in ("sum", "step"):
+                    if hasattr(state.get(key), "share_memory_"):
+                        state[key].share_memory_()
 
     @_use_grad
     def step(self, closure=None):

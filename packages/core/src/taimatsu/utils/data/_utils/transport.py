@@ -43,6 +43,10 @@ def _tensor_from_array(array, requires_grad):
     return Tensor._make(array, requires_grad=requires_grad)
 
 
+# What a view carries besides a plain tensor; a batch sends the data, not the view relation.
+_VIEW_STATE = frozenset({"_base", "_view_ver", "_view_fn"})
+
+
 class _BatchPickler(ForkingPickler):
     """ForkingPickler (so multiprocessing objects still pickle) that sends Tensors as
     their arrays, contiguous when large, so that protocol 5 can send them out of band."""
@@ -55,7 +59,8 @@ class _BatchPickler(ForkingPickler):
         self.dispatch_table.update(self._extra_reducers)
 
     def reducer_override(self, obj):
-        if type(obj) is not Tensor or type(obj._data) is not np.ndarray or obj.__dict__:
+        if (type(obj) is not Tensor or type(obj._data) is not np.ndarray
+                or obj.__dict__.keys() - _VIEW_STATE):
             return NotImplemented
         if obj._grad_fn is not None and obj._rg:
             # torch's rule and message: a graph cannot cross a process boundary.

@@ -107,12 +107,19 @@ from . import autograd, cuda, distributed, fft, linalg, nn, optim, plugins, test
 from .serialization import load, save  # noqa: E402
 
 # --- drop-in namespace modules (issue 11); each line below is owned by one helper ---
-# [runtime]
-# [multiprocessing]
-# [distributions]
-# [sparse]
-# [legacy]
-# [onnx]
+from . import accelerator, backends, compat, hub, profiler  # noqa: E402  [runtime]
+from ._runtime import (are_deterministic_algorithms_enabled,  # noqa: E402
+                       get_deterministic_debug_mode, get_float32_matmul_precision,
+                       get_num_interop_threads, get_num_threads,
+                       is_deterministic_algorithms_warn_only_enabled,
+                       set_deterministic_debug_mode, set_float32_matmul_precision,
+                       set_num_interop_threads, set_num_threads, use_deterministic_algorithms)
+from . import multiprocessing  # noqa: E402  [multiprocessing]
+from . import distributions  # noqa: E402
+from . import sparse  # noqa: E402
+from .sparse import sparse_coo_tensor, spmm  # noqa: E402
+from ._legacy_tensors import *  # noqa: E402,F401,F403  [legacy] FloatTensor, LongTensor, ...
+from . import onnx  # noqa: E402  [onnx]
 
 # Functions PyTorch also offers at top level (torch.relu, torch.softmax, torch.cdist, ...).
 from .nn._functional.activation import (celu, celu_, hardshrink, log_softmax, prelu, relu,  # noqa: E402

@@ -8,6 +8,7 @@ bookkeeping (grad, grad_fn, version counter, views, hooks).
 from __future__ import annotations
 
 import copy as _copy
+import numbers
 import warnings
 import weakref
 
@@ -45,6 +46,8 @@ class Size(tuple):
 
     __slots__ = ()
 
+    __module__ = "taimatsu"  # its public home, as torch.Size is 'torch'
+
     def __repr__(self) -> str:
         return f"taimatsu.Size({list(self)})"
 
@@ -71,6 +74,7 @@ class Tensor:
     """A multi-dimensional array with autograd, as torch.Tensor."""
 
     __slots__ = ("_data", "_rg", "_grad_fn", "_vc", "__weakref__", "__dict__")
+    __module__ = "taimatsu"  # its public home: <class 'taimatsu.Tensor'>, as torch.Tensor
 
     # Rarely set state lives on the class until a tensor sets its own: ops create tensors
     # by the million, and each attribute not written there is time saved.
@@ -86,17 +90,19 @@ class Tensor:
 
     __array_priority__ = 1000  # numpy scalars defer to Tensor's reflected operators
 
-    def __init__(self, *args, device=None):
-        from .ops.creation import _array_from_data
-        if len(args) == 1 and not isinstance(args[0], int):
-            data = _array_from_data(args[0], D.get_default_dtype(), D.get_default_dtype())
-        else:
-            shape = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            data = np.empty(tuple(int(s) for s in shape), dtype=D.get_default_dtype().np)
-        _init(self, data)
-        if device is not None:
-            from ._device import move, to_device
-            self._data = move(self._data, to_device(device))
+    def __init__(self, *args, **kwargs):
+        """PyTorch's legacy constructor: Tensor(2, 3), Tensor([1, 2]), Tensor(), Tensor(t).
+
+        Sizes give uninitialized memory of the default dtype, data is converted to it, and
+        a tensor gives an alias of itself (any dtype); see `taimatsu._legacy_tensors`.
+        """
+        from ._legacy_tensors import legacy_new
+        src = legacy_new(None, False, args, kwargs)
+        _init(self, src._data)
+        self._rg = src._rg
+        self._grad_fn = src._grad_fn
+        self._vc = src._vc
+        self.__dict__.update(src.__dict__)  # an alias's view links (base, view function)
 
     @staticmethod
     def _make(data, grad_fn=None, output_nr=0, requires_grad=False) -> Tensor:
@@ -137,6 +143,11 @@ class Tensor:
     @property
     def is_cpu(self) -> bool:
         return type(self._data) is _ndarray
+
+    # Devices, layouts and kinds of tensor that taimatsu does not have: always False, so that
+    # code checking for them (t.is_mps, t.is_quantized, ...) takes its plain-tensor path.
+    is_xpu = is_mps = is_meta = is_quantized = is_mkldnn = is_nested = is_vulkan = False
+    is_ipu = is_mtia = is_maia = is_xla = is_sparse_csr = False
 
     @property
     def layout(self):
@@ -216,11 +227,18 @@ class Tensor:
             raise TypeError("iteration over a 0-d tensor")
         return iter(self.unbind(0))
 
+    def __reversed__(self) -> Tensor:
+        """The tensor flipped along dim 0 (a 0-d tensor is its own reverse), as PyTorch."""
+        return self if self._data.ndim == 0 else self.flip(0)
+
+    def __abs__(self) -> Tensor:
+        return self.abs()
+
     def __hash__(self) -> int:
         return id(self)
 
     def __contains__(self, element) -> bool:
-        if isinstance(element, (Tensor, int, float, bool, complex)):
+        if isinstance(element, (Tensor, numbers.Number)):
             return bool((self == element).any().item())
         raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you "
                            f"passed in a {type(element)}.")
@@ -246,13 +264,15 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self) -> float:
-        return float(self.item().real if self.is_complex() else self.item())
+        if self._rg and _enabled[0]:
+            _warn_scalar_of_grad_tensor()
+        return float(_real_scalar(self, "double"))
 
     def __int__(self) -> int:
-        return int(self.item().real if self.is_complex() else self.item())
+        return int(_real_scalar(self, "int64_t"))
 
     def __complex__(self) -> complex:
-        return complex(self.item())
+        return complex(_one_scalar(self))
 
     def __index__(self) -> int:
         if self._data.size != 1 or self.dtype._kind > 1:
@@ -272,10 +292,27 @@ class Tensor:
         return backend.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):
+        """NumPy's array protocol (NumPy 2): the tensor's memory unless a copy is needed.
+
+        copy=None copies only to convert the dtype, copy=True always copies, copy=False
+        raises ValueError where a copy cannot be avoided (a dtype conversion, or a GPU
+        tensor's trip to the host). Unlike PyTorch, and unlike `numpy()`, it also reads
+        tensors that require grad (np.asarray(param), np.testing on parameters).
+        """
         arr = backend.to_numpy(self._data)
-        if dtype is not None and arr.dtype != dtype:
+        needs_copy = (dtype is not None and arr.dtype != np.dtype(dtype)) or self.is_cuda
+        if copy is False and needs_copy:
+            raise ValueError(_NO_COPY)
+        if dtype is not None and arr.dtype != np.dtype(dtype):
             return arr.astype(dtype)
-        return arr.copy() if copy else arr
+        return arr.copy() if copy and not self.is_cuda else arr
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # numpy.sin(tensor) -> Tensor, 0-d ones included, as PyTorch (whose bool results
+        # become uint8 too).
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return Tensor._make(array)
 
     def __dlpack__(self, *args, **kwargs):
         if self._rg:
@@ -454,20 +491,47 @@ class Tensor:
         return tensor_repr(self, tensor_contents=tensor_contents)
 
     def __format__(self, spec: str) -> str:
-        if self._data.ndim == 0 and spec:
-            return format(self.item(), spec)
-        return repr(self)
+        # A 0-d tensor formats as its value (f"{loss:.4f}"); others as objects do, so a
+        # non-empty spec is a TypeError, as in PyTorch.
+        if self._data.ndim == 0 and type(self) is Tensor:
+            return format(_py_scalar(backend.to_numpy(self._data)), spec)
+        return object.__format__(self, spec)
 
     def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """The legacy type name ('taimatsu.FloatTensor'), or this tensor converted to `dtype`.
+
+        `dtype` may be a dtype, a legacy type (taimatsu.DoubleTensor), Tensor (the default
+        dtype) or a legacy type's name, spelled 'taimatsu.DoubleTensor' or PyTorch's
+        'torch.DoubleTensor' ('...cuda.DoubleTensor' moves to the GPU).
+        """
+        from ._legacy_tensors import is_legacy_type, parse_type
         if dtype is None:
             return _type_name(self)
-        if isinstance(dtype, str):
-            name = dtype.rsplit(".", 1)[-1]
-            for k, v in _LEGACY_NAMES.items():
-                if v == name:
-                    return self.to(D._BY_NAME[k])
-            raise ValueError(f"invalid type: '{dtype}'")
-        return self.to(dtype)
+        if type(dtype) is D.dtype:
+            return self.to(dtype, non_blocking=non_blocking)
+        if dtype is Tensor:
+            return self.to(D.get_default_dtype(), non_blocking=non_blocking)
+        if isinstance(dtype, str) or is_legacy_type(dtype):
+            dt, cuda = parse_type(dtype)
+            if cuda != self.is_cuda:
+                return self.to("cuda" if cuda else "cpu", dt, non_blocking=non_blocking)
+            return self.to(dt, non_blocking=non_blocking)
+        raise ValueError(f"invalid type: '{getattr(dtype, '__name__', dtype)}'")
+
+    def new(self, *args, **kwargs) -> Tensor:
+        """PyTorch's legacy `new`: Tensor(*args) with this tensor's dtype and device kind."""
+        from ._legacy_tensors import legacy_new
+        if "device" not in kwargs and self.is_cuda:
+            kwargs["device"] = self.device
+        return legacy_new(self.dtype, self.is_cuda, args, kwargs)
+
+
+# NumPy's own wording for np.array(obj, copy=False) when a copy is unavoidable.
+_NO_COPY = ("Unable to avoid copy while creating an array as requested.\nIf using "
+            "`np.array(obj, copy=False)` replace it with `np.asarray(obj)` to allow a copy "
+            "when needed (no behavior change in NumPy 1.x).\nFor more details, see "
+            "https://numpy.org/devdocs/numpy_2_0_migration_guide.html"
+            "#adapting-to-changes-in-the-copy-keyword.")
 
 
 # Autograd bookkeeping a tensor may hold in its __dict__: never pickled or deep-copied
@@ -506,6 +570,33 @@ def _rebuild_tensor(cls, array, device, requires_grad, state=None):
     if state:
         t.__dict__.update(state)
     return t
+
+
+def _one_scalar(t: Tensor):
+    """The value of a one-element tensor for int()/float()/complex(), as PyTorch checks."""
+    if t._data.size != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    return t.item()
+
+
+def _real_scalar(t: Tensor, c_type: str):
+    value = _one_scalar(t)
+    if isinstance(value, complex):
+        if value.imag != 0:
+            raise RuntimeError(f"value cannot be converted to type {c_type} without overflow")
+        return value.real
+    return value
+
+
+_warned_scalar = [False]
+
+
+def _warn_scalar_of_grad_tensor() -> None:
+    if not _warned_scalar[0]:  # once per process, as PyTorch's TORCH_WARN_ONCE
+        _warned_scalar[0] = True
+        warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                      "unexpected behavior.\nConsider using tensor.detach() first.",
+                      UserWarning, stacklevel=3)
 
 
 def _py_scalar(arr0d):

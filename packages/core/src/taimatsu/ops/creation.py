@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import abc
 
 import numpy as np
 
@@ -18,73 +19,240 @@ def _dtype_or_default(dtype, default: D.dtype) -> D.dtype:
     return default if dtype is None else D.to_dtype(dtype)
 
 
-def _infer_dtype(arr: np.ndarray, data) -> D.dtype:
-    """torch.tensor's inference: Python floats -> default dtype, ints -> int64."""
-    kind = arr.dtype.kind
-    from_python = not isinstance(data, np.ndarray) and not isinstance(data, np.generic)
-    if kind == "f" and from_python and not _has_numpy_scalars(data):
-        return D.get_default_dtype()
-    if kind == "c" and from_python:
-        return D.get_default_dtype().to_complex()
-    if kind in "iu" and from_python and arr.dtype not in (np.uint8,):
+# -- from Python data to an array, as torch.tensor reads it --------------------------------
+# torch.tensor walks nested sequences itself: the shape comes from the first element at each
+# depth, the dtype from promoting every leaf (Python float -> default dtype, int -> int64,
+# bool -> bool, complex -> default complex; NumPy scalars/arrays and tensors keep theirs),
+# and a leaf tensor counts as one scalar. NumPy builds the array; the walk runs only for
+# what NumPy cannot see (dtype inference, tensors among the leaves) or on errors.
+_PY_SCALARS = frozenset({bool, int, float, complex})
+
+
+def _tp_name(obj) -> str:
+    """The type name torch's messages use (NumPy's types are qualified)."""
+    cls = type(obj)
+    return f"numpy.{cls.__name__}" if cls.__module__.startswith("numpy") else cls.__name__
+
+
+def _is_sequence(obj) -> bool:
+    """Python's sequence protocol, as PySequence_Check sees it (dicts and sets are not)."""
+    if isinstance(obj, (list, tuple, range, np.ndarray, Tensor)):
+        return True
+    if isinstance(obj, (dict, set, frozenset)) or isinstance(obj, abc.Mapping):
+        return False
+    cls = type(obj)
+    return hasattr(cls, "__getitem__") and hasattr(cls, "__len__")
+
+
+def _sizes(data) -> list:
+    """The shape torch infers: the length of the first element at each depth."""
+    sizes = []
+    obj = data
+    while _is_sequence(obj) and not isinstance(obj, Tensor):
+        if isinstance(obj, str):
+            raise ValueError("too many dimensions 'str'")
+        if isinstance(obj, np.ndarray):
+            return sizes + list(obj.shape)
+        n = len(obj)
+        sizes.append(n)
+        if n == 0:
+            break
+        obj = obj[0]
+    return sizes
+
+
+def _py_dtype(cls, default_float: D.dtype) -> D.dtype:
+    if cls is float:
+        return default_float
+    if cls is bool:
+        return D.bool
+    if cls is int:
         return D.int64
-    return D.from_numpy_dtype(arr.dtype)
+    return default_float.to_complex()
 
 
-def _has_numpy_scalars(data) -> bool:
-    while isinstance(data, (list, tuple)) and data:
-        data = data[0]
-    return isinstance(data, np.generic) or isinstance(data, Tensor)
+class _Leaves:
+    """The dtypes of a nested sequence's leaves, and whether any leaf is a Tensor."""
+
+    def __init__(self, default_float: D.dtype):
+        self.default_float = default_float
+        self.dtypes: set = set()
+        self.tensors = False
+
+    def visit(self, seq) -> None:
+        if len(seq) == 0:  # an empty sequence counts as the default dtype, as in torch
+            self.dtypes.add(self.default_float)
+            return
+        types = set(map(type, seq))
+        if types <= _PY_SCALARS:  # the common case, checked at C speed
+            self.dtypes.update(_py_dtype(t, self.default_float) for t in types)
+            return
+        for item in seq:
+            self.leaf(item)
+
+    def leaf(self, item) -> None:
+        if isinstance(item, Tensor):
+            self.dtypes.add(item.dtype)
+            self.tensors = True
+        elif isinstance(item, (np.ndarray, np.generic)):
+            self.dtypes.add(D.from_numpy_dtype(item.dtype))
+        elif isinstance(item, (bool, int, float, complex)):
+            base = next(t for t in (bool, int, float, complex) if isinstance(item, t))
+            self.dtypes.add(_py_dtype(base, self.default_float))
+        elif isinstance(item, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
+        elif _is_sequence(item):
+            self.visit(item)
+        else:
+            raise RuntimeError(f"Could not infer dtype of {_tp_name(item)}")
+
+    def dtype(self) -> D.dtype:
+        out = None
+        for dt in self.dtypes:
+            out = dt if out is None else D.promote_types(out, dt)
+        return out
 
 
-def _array_from_data(data, default_float: D.dtype, dtype, copy: bool = True):
-    """A fresh NumPy array for `data` (nested sequences, scalars, arrays, tensors)."""
-    if isinstance(data, Tensor):
-        arr = backend.to_numpy(data._data)
-        target = data.dtype if dtype is None else D.to_dtype(dtype)
-        return arr.astype(target.np, copy=True)
-    if isinstance(data, str) or (isinstance(data, (list, tuple)) and _first_leaf_is_str(data)):
-        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
-    if backend.is_cuda_array(data):
-        data = data.get()
-    try:
-        arr = np.array(data, copy=copy) if isinstance(data, np.ndarray) else np.asarray(
-            _tensors_to_arrays(data))
-    except ValueError as exc:
-        raise ValueError(f"expected sequence of equal lengths at each dim ({exc})") from None
-    if arr.dtype == object:
-        raise TypeError(f"Could not infer dtype of {type(_first_leaf(data)).__name__}")
-    target = _infer_dtype(arr, data) if dtype is None else D.to_dtype(dtype)
-    if arr.dtype != target.np:
-        arr = arr.astype(target.np)
-    elif not isinstance(data, np.ndarray) and copy:
-        arr = np.array(arr, copy=False)
-    return arr
-
-
-def _tensors_to_arrays(data):
-    if isinstance(data, Tensor):
-        if data._data.ndim and isinstance(data, Tensor):
-            return backend.to_numpy(data._data)
-        return _py(data)
-    if isinstance(data, (list, tuple)):
-        if any(isinstance(x, (Tensor, list, tuple)) for x in data):
-            return [_tensors_to_arrays(x) for x in data]
-    return data
-
-
-def _py(t: Tensor):
+def _one_element(t: Tensor):
+    if t._data.size != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
     return t.item()
 
 
-def _first_leaf(data):
-    while isinstance(data, (list, tuple)) and data:
-        data = data[0]
-    return data
+def _untensor(obj, dim: int, ndim: int):
+    """`obj` with its tensors as Python scalars (at leaves) or nested lists (above them)."""
+    if isinstance(obj, Tensor):
+        return _one_element(obj) if dim >= ndim else obj.tolist()
+    if dim >= ndim or isinstance(obj, (str, bytes, np.ndarray)) or not _is_sequence(obj):
+        return obj
+    return [_untensor(x, dim + 1, ndim) for x in obj]
 
 
-def _first_leaf_is_str(data) -> bool:
-    return isinstance(_first_leaf(data), str)
+def _not_a_scalar(obj, target: D.dtype):
+    name = _tp_name(obj)
+    if target._kind <= 1:
+        return TypeError(f"'{name}' object cannot be interpreted as an integer")
+    return TypeError(f"must be real number, not {name}")
+
+
+def _raise_shape_error(obj, sizes: list, dim: int, target: D.dtype) -> None:
+    """Raises torch's error for the first place where `obj` does not match `sizes`."""
+    if dim == len(sizes):
+        if isinstance(obj, Tensor):
+            _one_element(obj)
+        elif _is_sequence(obj):
+            raise _not_a_scalar(obj, target)
+        return
+    if isinstance(obj, Tensor):
+        obj = obj.tolist() if obj.ndim else obj.item()
+    if isinstance(obj, str) or not _is_sequence(obj):
+        raise TypeError("not a sequence")
+    if len(obj) != sizes[dim]:
+        raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got "
+                         f"{len(obj)})")
+    for item in obj:
+        _raise_shape_error(item, sizes, dim + 1, target)
+
+
+_OVERFLOW_INT64 = "Overflow when unpacking long long"
+
+
+def _check_fits(arr: np.ndarray, target: D.dtype) -> None:
+    """torch refuses Python values that do not fit an integer dtype (-1 -> uint8 wraps)."""
+    kind = arr.dtype.kind
+    if kind == "c" and not target.is_complex and target is not D.bool:
+        name = "complex"
+        if target._kind == 1:
+            raise TypeError(f"'{name}' object cannot be interpreted as an integer")
+        raise TypeError(f"must be real number, not {name}")
+    if target._kind != 1 or arr.size == 0 or kind not in "iuf":
+        return
+    message = f"value cannot be converted to type {target.name} without overflow"
+    if kind == "f":
+        if not np.isfinite(arr).all():
+            raise RuntimeError(message)
+        if target is D.int64:
+            return  # torch lets doubles past int64's range wrap
+    info = np.iinfo(target.np)
+    low = info.min if info.min < 0 else -info.max  # unsigned: negatives wrap around
+    if arr.min() < low or arr.max() > info.max:
+        raise RuntimeError(message)
+
+
+def _from_python_scalar(data, default_float: D.dtype, target) -> np.ndarray:
+    dt = target or _py_dtype(type(data), default_float)
+    if isinstance(data, int) and not isinstance(data, bool) and not dt._kind >= 2:
+        if not -2**63 <= data < 2**63:
+            raise ValueError(_OVERFLOW_INT64)
+    arr = np.asarray(data)
+    if target is not None:
+        _check_fits(arr, dt)
+    return _cast(arr, dt)
+
+
+def _from_sequence(data, default_float: D.dtype, target) -> np.ndarray:
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    if not _is_sequence(data):
+        raise RuntimeError(f"Could not infer dtype of {_tp_name(data)}")
+    sizes = _sizes(data)
+    leaves = _Leaves(default_float)
+    leaves.visit(data)
+    dt = target or leaves.dtype()
+    if 0 in sizes:  # torch reads no element then, so ragged rows after an empty one pass
+        return np.empty(sizes, dtype=dt.np)
+    if leaves.tensors:
+        data = _untensor(data, 0, len(sizes))
+    try:
+        arr = np.asarray(data)
+    except (ValueError, TypeError):
+        arr = None
+    if arr is None or arr.dtype == object or list(arr.shape) != sizes:
+        if arr is not None and arr.dtype == object and list(arr.shape) == sizes:
+            arr = _big_ints(data, dt)  # homogeneous, but ints past int64
+        else:
+            _raise_shape_error(data, sizes, 0, dt)
+            raise ValueError(f"could not convert the data to a tensor of shape {sizes}")
+    elif arr.dtype == np.uint64 and dt._kind <= 1:
+        raise ValueError(_OVERFLOW_INT64)
+    _check_fits(arr, dt)
+    return _cast(arr, dt)
+
+
+def _cast(arr: np.ndarray, dt: D.dtype) -> np.ndarray:
+    # Values past a float dtype's range become inf, as in torch, without NumPy's warning.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return arr.astype(dt.np, copy=False)
+
+
+def _big_ints(data, dt: D.dtype) -> np.ndarray:
+    # Python ints outside int64 only fit floating dtypes (torch reads them as doubles then).
+    if dt._kind < 2:
+        raise ValueError(_OVERFLOW_INT64)
+    return np.asarray(data, dtype=np.complex128 if dt.is_complex else np.float64)
+
+
+def _array_from_data(data, default_float: D.dtype, dtype, copy: bool = True):
+    """A NumPy array for `data` (nested sequences, scalars, arrays, tensors), as torch.tensor.
+
+    `default_float` is the dtype Python floats become; `dtype` (when given) the target.
+    """
+    target = None if dtype is None else D.to_dtype(dtype)
+    if isinstance(data, Tensor):
+        arr = backend.to_numpy(data._data)
+        return arr.astype((target or data.dtype).np, copy=True)
+    if type(data) in _PY_SCALARS:
+        return _from_python_scalar(data, default_float, target)
+    if backend.is_cuda_array(data):
+        data = data.get()
+    if isinstance(data, (np.ndarray, np.generic)):
+        src = D.from_numpy_dtype(data.dtype)  # refuses uint16 & co. with torch's message
+        arr = np.array(data, copy=copy) if isinstance(data, np.ndarray) else np.asarray(data)
+        return arr.astype((target or src).np, copy=False)
+    if isinstance(data, (bool, int, float, complex)):  # subclasses (IntEnum, ...)
+        base = next(t for t in (bool, int, float, complex) if isinstance(data, t))
+        return _from_python_scalar(base(data), default_float, target)
+    return _from_sequence(data, default_float, target)
 
 
 def _place(arr, device):
@@ -319,17 +487,41 @@ def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None,
     return _finish_xp((base ** exps._data).astype(dt.np), requires_grad)
 
 
-def _new(fn):
+def _new_size(name: str, size: tuple, kw_size) -> tuple:
+    """The size of a new_zeros/new_ones/new_empty call: given once, positionally or as size=."""
+    if kw_size is not None:
+        if size:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        size = (kw_size,)
+    if not size:
+        raise TypeError(f'{name}() missing 1 required positional arguments: "size"')
+    if len(size) > 1 and isinstance(size[0], (tuple, list, Size)):
+        raise TypeError(f"{name}() takes 1 positional argument but {len(size)} were given")
+    for s in size[0] if isinstance(size[0], (tuple, list, Size)) else size:
+        if isinstance(s, (bool, float)) or not isinstance(s, (numbers.Integral, Tensor)):
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, "
+                            f"not {type(s).__name__}")
+    return size
+
+
+def _new(fn, name):
     def new_method(self: Tensor, *size, dtype=None, device=None, requires_grad=False,
-                   layout=None, pin_memory=False):
+                   layout=None, pin_memory=False, **kwargs):
+        size = _new_size(name, size, kwargs.pop("size", None))
+        if kwargs:
+            raise TypeError(f"{name}() got an unexpected keyword argument "
+                            f"'{next(iter(kwargs))}'")
         return fn(*size, dtype=dtype or self.dtype, device=device or self.device,
                   requires_grad=requires_grad)
+    new_method.__name__ = new_method.__qualname__ = name
+    new_method.__doc__ = (f"A tensor like {fn.__name__}(size) with this tensor's dtype and "
+                          "device unless given.")
     return new_method
 
 
-Tensor.new_zeros = _new(zeros)
-Tensor.new_ones = _new(ones)
-Tensor.new_empty = _new(empty)
+Tensor.new_zeros = _new(zeros, "new_zeros")
+Tensor.new_ones = _new(ones, "new_ones")
+Tensor.new_empty = _new(empty, "new_empty")
 
 
 @method()

@@ -12,6 +12,7 @@ import io
 import mmap as _mmap
 import os
 import pickle
+import pickletools
 import sys
 
 from ._atomic import atomic_write, start_writeback
@@ -23,13 +24,15 @@ from ._unpickler import (
     add_safe_globals,
     clear_safe_globals,
     get_safe_globals,
+    is_allowed,
     safe_globals,
     unpickle,
+    user_globals,
 )
 from ._zip import Damaged, ZipReader, ZipWriter
 
 __all__ = ["save", "load", "add_safe_globals", "clear_safe_globals", "get_safe_globals",
-           "safe_globals", "DEFAULT_PROTOCOL"]
+           "safe_globals", "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
 
 DEFAULT_PROTOCOL = 2
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -209,3 +212,55 @@ def _map_file(f):
                          "argument") from None
     # ACCESS_COPY: tensors are writable, and writes never reach the file.
     return _mmap.mmap(fileno, 0, access=_mmap.ACCESS_COPY)
+
+
+def get_unsafe_globals_in_checkpoint(f) -> list[str]:
+    """The globals ("module.qualname") in a checkpoint that ``weights_only=True`` refuses.
+
+    Reads the pickle's opcodes without running them, so it is safe on untrusted files;
+    pass the names' objects to `add_safe_globals` once you trust them. Only the zip format
+    is read (as PyTorch).
+    """
+    if _is_path(f):
+        with open(os.fsdecode(os.fspath(f)), "rb") as file:
+            return get_unsafe_globals_in_checkpoint(file)
+    if not _seekable(f):
+        f = io.BytesIO(f.read())
+    start = f.tell()
+    head = f.read(4)
+    f.seek(start)
+    if head != _ZIP_MAGIC:
+        raise ValueError("Expected input to be a checkpoint returned by taimatsu.save")
+    reader = ZipReader(f, start)
+    if any(n.endswith("constants.pkl") for n in reader.entries):
+        raise ValueError("Expected input to be a checkpoint returned by taimatsu.save but "
+                         "got a torchscript checkpoint")
+    data = reader.read(_find_prefix(reader) + "data.pkl")
+    user = user_globals()
+    return sorted(g for g in _globals_in_pickle(data) if not is_allowed(g, user))
+
+
+def _globals_in_pickle(data: bytes) -> set[str]:
+    """Every global a pickle names, by GLOBAL or by STACK_GLOBAL (protocol 4+)."""
+    found = set()
+    pushed: list = []  # what each op left on the stack: a string, or None for anything else
+    memo: dict = {}
+    for op, arg, _ in pickletools.genops(data):
+        name = op.name
+        if name == "GLOBAL":
+            module, _, qualname = arg.partition(" ")
+            found.add(f"{module}.{qualname}")
+            pushed.append(None)
+        elif name == "STACK_GLOBAL":
+            if len(pushed) >= 2 and None not in pushed[-2:]:
+                found.add(f"{pushed[-2]}.{pushed[-1]}")
+            pushed.append(None)
+        elif name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE"):
+            pushed.append(arg)
+        elif name in ("BINGET", "LONG_BINGET", "GET"):
+            pushed.append(memo.get(arg))
+        elif name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"):
+            memo[len(memo) if name == "MEMOIZE" else arg] = pushed[-1] if pushed else None
+        elif name != "FRAME":
+            pushed.append(None)
+    return found

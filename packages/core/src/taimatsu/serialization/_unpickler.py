@@ -36,15 +36,24 @@ def add_safe_globals(safe_globals: list) -> None:
     """Marks globals as safe for ``weights_only=True`` loading.
 
     Each item is a class/function, or a ``(class_or_function, "module.qualname")`` tuple
-    when the checkpoint names it differently from ``{__module__}.{__qualname__}``.
+    when the checkpoint names it differently from ``{__module__}.{__qualname__}``. To load
+    NumPy arrays, allow ``numpy._core.multiarray._reconstruct``, ``numpy.ndarray`` and
+    ``numpy.dtype``; NumPy scalars need ``numpy._core.multiarray.scalar`` and
+    ``numpy.dtype``. (Files written under NumPy 1 name ``numpy.core...``: both spellings
+    match.) Globals from the modules sys, os, posix and nt are refused even when added.
     """
     for item in safe_globals:
         if isinstance(item, tuple):
-            if len(item) != 2 or not isinstance(item[1], str):
-                raise ValueError(f"Expected tuple of (callable, 'module.name'), got {item}")
+            if len(item) != 2:
+                raise ValueError("Expected tuple of length 2 (global, str of callable full "
+                                 f"path), but got tuple of length: {len(item)}")
+            if type(item[1]) is not str:
+                raise TypeError("Expected second item in tuple to be str of callable full "
+                                f"path, but got: {type(item[1])}")
         elif not callable(item):
             raise ValueError(f"Expected a class or function, got {item!r}")
-    _SAFE_GLOBALS.extend(safe_globals)
+        if item not in _SAFE_GLOBALS:  # a set in PyTorch: adding twice changes nothing
+            _SAFE_GLOBALS.append(item)
 
 
 def get_safe_globals() -> list:
@@ -58,28 +67,44 @@ def clear_safe_globals() -> None:
 
 
 class safe_globals:
-    """Context manager: the given globals are safe for weights_only loading in the block."""
+    """Context manager: the given globals are safe for weights_only loading in the block.
+
+    On exit they are removed from the allow-list again (as PyTorch does, also when they
+    were added before the block).
+    """
 
     def __init__(self, safe_globals: list):
         self.safe_globals = list(safe_globals)
-        self._saved: list | None = None
 
     def __enter__(self):
-        self._saved = list(_SAFE_GLOBALS)
         add_safe_globals(self.safe_globals)
         return self
 
     def __exit__(self, *exc) -> None:
-        _SAFE_GLOBALS[:] = self._saved
+        _SAFE_GLOBALS[:] = [g for g in _SAFE_GLOBALS if g not in self.safe_globals]
 
 
-def _user_globals() -> dict:
+def _numpy_alias(key: str) -> str | None:
+    # NumPy 2 moved numpy.core to numpy._core; checkpoints carry whichever name their
+    # writer had, so an allowed global matches under both.
+    for old, new in (("numpy.core.", "numpy._core."), ("numpy._core.", "numpy.core.")):
+        if key.startswith(old):
+            return new + key[len(old):]
+    return None
+
+
+def user_globals() -> dict:
+    """"module.qualname" -> object for what `add_safe_globals` allowed."""
     table = {}
     for item in _SAFE_GLOBALS:
         if isinstance(item, tuple):
-            table[item[1]] = item[0]
+            obj, key = item
         else:
-            table[f"{item.__module__}.{item.__qualname__}"] = item
+            obj, key = item, f"{item.__module__}.{item.__qualname__}"
+        table[key] = obj
+        alias = _numpy_alias(key)
+        if alias is not None:
+            table.setdefault(alias, obj)
     return table
 
 
@@ -282,13 +307,17 @@ _ALLOWED = _build_allowed()
 _PARAMETER_NAME = "torch.nn.parameter.Parameter"
 
 
+_BLOCKED_MODULES = ("sys", "os", "posix", "nt")
+
+
 def _refused_message(key: str, file_name: str) -> str:
     short = key.rsplit(".", 1)[-1]
+    shown = key[len("builtins."):] if key.startswith("builtins.") else key  # as PyTorch
     return (
         f"Weights only load failed for {file_name}: the checkpoint needs the global {key}, "
         "which is not on the weights_only allow-list, so it was refused and nothing from "
-        f"the file was run.\nUnsupported global: GLOBAL {key} was not an allowed global by "
-        "default.\nIf you trust the source of this checkpoint, either:\n"
+        f"the file was run.\nUnsupported global: GLOBAL {shown} was not an allowed global "
+        "by default.\nIf you trust the source of this checkpoint, either:\n"
         "  (1) load it with `taimatsu.load(..., weights_only=False)`, which can run "
         "arbitrary code from the file: do it only for a file from a trusted source; or\n"
         f"  (2) allow this global with `taimatsu.serialization.add_safe_globals([{short}])` "
@@ -311,8 +340,15 @@ def resolve_global(module: str, name: str, weights_only: bool, user: dict,
     obj = _ALLOWED.get(key)
     if obj is not None:
         return obj
+    if weights_only and module in _BLOCKED_MODULES and key in user:
+        # Allowing them would let a file run commands: refused even when allowed.
+        raise Refused(f"Trying to load unsupported GLOBAL {key} whose module {module} is "
+                      "blocked.")
     if key in user:
         return user[key]
+    if _is_torch(module) and _taimatsu_name(module, name) in user:
+        # A PyTorch checkpoint names torch's class; allowing ours allows it.
+        return user[_taimatsu_name(module, name)]
     if key == _PARAMETER_NAME:
         cls = _parameter_class()
         if cls is not None:
@@ -322,9 +358,17 @@ def resolve_global(module: str, name: str, weights_only: bool, user: dict,
                       "sparse, quantized, nested and meta tensors are not supported)")
     if weights_only:
         raise Refused(_refused_message(key, file_name))
-    if module == "torch" or module.startswith("torch."):
+    if _is_torch(module):
         return _taimatsu_equivalent(module, name, key)
     return _import_global(module, name)
+
+
+def _is_torch(module: str) -> bool:
+    return module == "torch" or module.startswith("torch.")
+
+
+def _taimatsu_name(module: str, name: str) -> str:
+    return f"taimatsu{module[len('torch'):]}.{name}"
 
 
 def _import_global(module: str, name: str):
@@ -335,12 +379,25 @@ def _import_global(module: str, name: str):
 
 
 def _taimatsu_equivalent(module: str, name: str, key: str):
+    """Our counterpart of a PyTorch global (torch.nn.modules.linear.Linear -> ours)."""
     ours = "taimatsu" + module[len("torch"):]
     try:
         return _import_global(ours, name)
     except (ImportError, AttributeError):
         raise Refused(f"the checkpoint needs {key}, and taimatsu has no {ours}.{name} to "
                       "stand in for it") from None
+
+
+def is_allowed(key: str, user: dict) -> bool:
+    """Whether a weights_only load resolves the global `key` (module.qualname)."""
+    module, _, name = key.rpartition(".")
+    module, name = _py3_name(module, name)
+    key = f"{module}.{name}"
+    if key in _ALLOWED or key == _PARAMETER_NAME:
+        return True
+    if module in _BLOCKED_MODULES:
+        return False
+    return key in user or (_is_torch(module) and _taimatsu_name(module, name) in user)
 
 
 # -- the unpicklers -----------------------------------------------------------------------
@@ -357,7 +414,7 @@ class Loader:
         self.weights_only = weights_only
         self.file_name = file_name
         self.swap = swap
-        self.user = _user_globals()
+        self.user = user_globals()
         self.storages: dict = {}
         self._map = map_location
 

@@ -407,3 +407,6 @@ class LogSoftmax(_SoftmaxBase):
 
 
 from ._attention import MultiheadAttention  # noqa: E402
+
+# Pickles and reprs name it where PyTorch keeps it (torch.nn.modules.activation).
+MultiheadAttention.__module__ = __name__

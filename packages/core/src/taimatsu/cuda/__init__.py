@@ -218,3 +218,9 @@ def seed_all() -> None:
 
 def is_bf16_supported() -> bool:
     return is_available() and get_device_capability()[0] >= 8
+
+
+# Legacy tensor types (taimatsu.cuda.FloatTensor, ...), as old scripts spell them.
+from .._legacy_tensors import cuda_tensor_types as _legacy_types  # noqa: E402
+
+globals().update(_legacy_types)

@@ -12,7 +12,7 @@ from .. import _dtype as D
 from .. import backend
 from .._device import CPU, move, to_device, xp_for
 from .._tensor import Size, Tensor
-from ._util import method
+from ._util import finish, method
 
 
 def _dtype_or_default(dtype, default: D.dtype) -> D.dtype:
@@ -356,17 +356,37 @@ def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
     return t
 
 
-def zeros(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(0, size, dtype, device, requires_grad)
+def _sizes(name: str, sizes: tuple, size) -> tuple:
+    """zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3))."""
+    if size is None:
+        return sizes
+    if sizes:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got both "
+                        "positional sizes and size=")
+    return (size,)
 
 
-def ones(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False) -> Tensor:
-    return _filled(1, size, dtype, device, requires_grad)
+def _filled_out(fill, name, sizes, size, out, dtype, device, requires_grad) -> Tensor:
+    shape = _sizes(name, sizes, size)
+    if out is None:
+        return _filled(fill, shape, dtype, device, requires_grad)
+    result = _filled(fill, shape, dtype or out.dtype, device or out.device, False)
+    return finish(result, out)
 
 
-def empty(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
-          pin_memory=False, memory_format=None) -> Tensor:
-    return _filled(None, size, dtype, device, requires_grad)
+def zeros(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False) -> Tensor:
+    return _filled_out(0, "zeros", sizes, size, out, dtype, device, requires_grad)
+
+
+def ones(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False) -> Tensor:
+    return _filled_out(1, "ones", sizes, size, out, dtype, device, requires_grad)
+
+
+def empty(*sizes, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, memory_format=None) -> Tensor:
+    return _filled_out(None, "empty", sizes, size, out, dtype, device, requires_grad)
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,

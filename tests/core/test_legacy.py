@@ -434,3 +434,16 @@ def test_public_class_names():
     assert repr(tm.Tensor) == "<class 'taimatsu.Tensor'>"
     assert repr(tm.Size) == "<class 'taimatsu.Size'>"
     assert pickle.loads(pickle.dumps(tm.tensor([1, 2]))).tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty"])
+def test_factories_take_size_keyword_and_out(name):
+    fn = getattr(tm, name)
+    assert fn(size=(2, 3)).shape == (2, 3)
+    with pytest.raises(TypeError, match="both positional sizes and size="):
+        fn(2, size=(3,))
+    out = tm.full((2,), 7.0, dtype=tm.float64)
+    result = fn(2, out=out)
+    assert result is out and out.dtype is tm.float64
+    if name != "empty":
+        assert out.tolist() == ([0.0, 0.0] if name == "zeros" else [1.0, 1.0])

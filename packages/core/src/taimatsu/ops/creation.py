@@ -356,7 +356,7 @@ def _filled(fill, size, dtype, device, requires_grad, default=None) -> Tensor:
     return t
 
 
-def _sizes(name: str, sizes: tuple, size) -> tuple:
+def _size_args(name: str, sizes: tuple, size) -> tuple:
     """zeros(2, 3), zeros((2, 3)) or zeros(size=(2, 3))."""
     if size is None:
         return sizes
@@ -367,7 +367,7 @@ def _sizes(name: str, sizes: tuple, size) -> tuple:
 
 
 def _filled_out(fill, name, sizes, size, out, dtype, device, requires_grad) -> Tensor:
-    shape = _sizes(name, sizes, size)
+    shape = _size_args(name, sizes, size)
     if out is None:
         return _filled(fill, shape, dtype, device, requires_grad)
     result = _filled(fill, shape, dtype or out.dtype, device or out.device, False)

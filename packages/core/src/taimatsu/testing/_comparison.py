@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import backend
@@ -43,17 +45,29 @@ def _dtype_name(x) -> str | None:
     return None
 
 
-def assert_close(actual, expected, *, rtol: float | None = None, atol: float | None = None,
-                 equal_nan: bool = True, check_dtype: bool = True, check_shape: bool = True,
+def assert_close(actual, expected, *, allow_subclasses: bool = True,
+                 rtol: float | None = None, atol: float | None = None, equal_nan: bool = False,
+                 check_device: bool = True, check_dtype: bool = True, check_layout: bool = True,
+                 check_stride: bool = False, check_shape: bool = True,
                  msg: str | None = None) -> None:
-    """Raises AssertionError unless |actual - expected| <= atol + rtol * |expected|."""
+    """Raises AssertionError unless |actual - expected| <= atol + rtol * |expected|
+    elementwise, with torch's defaults (NaNs differ unless equal_nan=True)."""
     if isinstance(expected, (tuple, list)) and not _is_number_seq(expected):
         if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
             raise AssertionError(msg or f"structure differs: {actual!r} vs {expected!r}")
         for a, e in zip(actual, expected):
-            assert_close(a, e, rtol=rtol, atol=atol, equal_nan=equal_nan,
-                         check_dtype=check_dtype, check_shape=check_shape, msg=msg)
+            assert_close(a, e, allow_subclasses=allow_subclasses, rtol=rtol, atol=atol,
+                         equal_nan=equal_nan, check_device=check_device,
+                         check_dtype=check_dtype, check_layout=check_layout,
+                         check_stride=check_stride, check_shape=check_shape, msg=msg)
         return
+    if not allow_subclasses and type(actual) is not type(expected):
+        raise AssertionError(msg or f"Except for Python scalars, input and expected must be "
+                             f"of the same type, but got {type(actual).__name__} and "
+                             f"{type(expected).__name__} instead.")
+    _check_attributes(actual, expected, msg, device=check_device, layout=check_layout,
+                      stride=check_stride)
+    actual, expected = _dense(actual), _dense(expected)
     da, de = _dtype_name(actual), _dtype_name(expected)
     if check_dtype and da is not None and de is not None and da != de:
         raise AssertionError(msg or f"dtype differs: {da} vs {de}")
@@ -73,10 +87,35 @@ def assert_close(actual, expected, *, rtol: float | None = None, atol: float | N
     if not ok:
         bad = int(np.size(close) - np.count_nonzero(close)) if close is not None else "?"
         diff = np.abs(a.astype(np.complex128) - e.astype(np.complex128)) if a.size else 0
-        worst = float(np.nanmax(diff)) if np.size(diff) else 0.0
+        known = diff[~np.isnan(diff)] if np.size(diff) else diff
+        worst = float(known.max()) if np.size(known) else float("nan")
         raise AssertionError(msg or f"Tensor-likes are not close!\nMismatched elements: {bad} / "
                              f"{a.size}\nGreatest absolute difference: {worst} (up to {atol} "
                              f"allowed, rtol {rtol})\nactual:\n{a}\nexpected:\n{e}")
+
+
+def _check_attributes(actual, expected, msg, **checks) -> None:
+    """torch's attribute checks between two tensors: device, layout and stride."""
+    from .._tensor import Tensor
+    if not (isinstance(actual, Tensor) and isinstance(expected, Tensor)):
+        return
+    for name, wanted in checks.items():
+        if not wanted or (name == "stride" and (actual.is_sparse or expected.is_sparse)):
+            continue
+        mine = actual.stride() if name == "stride" else getattr(actual, name)
+        theirs = expected.stride() if name == "stride" else getattr(expected, name)
+        if mine != theirs:
+            raise AssertionError(msg or f"The values for attribute '{name}' do not match: "
+                                 f"{mine} != {theirs}.")
+
+
+def _dense(x):
+    """Sparse tensors compare by their dense values."""
+    return x.to_dense() if getattr(x, "is_sparse", False) else x
+
+
+# The op and module harnesses compare results in which NaN must match NaN.
+assert_close_nan_equal = functools.partial(assert_close, equal_nan=True)
 
 
 def _is_number_seq(x) -> bool:

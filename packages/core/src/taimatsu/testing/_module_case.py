@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._comparison import assert_close, to_numpy
+from ._comparison import assert_close_nan_equal as assert_close
+from ._comparison import to_numpy
 
 
 def _to_tm(value, requires_grad: bool):

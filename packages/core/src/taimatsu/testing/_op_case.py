@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from .. import _dtype as D
-from ._comparison import assert_close, to_numpy
+from ._comparison import assert_close_nan_equal as assert_close
+from ._comparison import to_numpy
 
 FLOATS = (D.float32, D.float64)
 

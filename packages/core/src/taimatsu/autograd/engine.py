@@ -130,7 +130,9 @@ def run_backward(roots, grads, *, retain_graph=False, create_graph=False, captur
             if needed is not None and not any(needed.get(c, False) for c, _ in
                                               node.next_functions if c is not None):
                 continue
-            results = _call_backward(node, node_grads, create_graph)
+            results = (_observed_call_backward(node, node_grads, create_graph)
+                       if backward_observers else
+                       _call_backward(node, node_grads, create_graph))
             if not retain_graph:
                 node.release()
             for (child, nr), g in zip(node.next_functions, results):
@@ -165,6 +167,19 @@ def _materialize(node, grads, create_graph):
             z = xp.zeros(shape, dtype=dtype)
             out[i] = _const_tensor(z) if create_graph else z
     return out
+
+
+# Callables observer(node, call) -> results that wrap each node's backward (the profiler
+# times them). Empty in normal runs: one list truth test per node.
+backward_observers: list = []
+
+
+def _observed_call_backward(node, grads, create_graph):
+    def call(index=0):
+        if index == len(backward_observers):
+            return _call_backward(node, grads, create_graph)
+        return backward_observers[index](node, lambda: call(index + 1))
+    return call()
 
 
 def _call_backward(node, grads, create_graph):

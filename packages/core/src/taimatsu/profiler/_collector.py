@@ -120,27 +120,26 @@ def _observe(cls, args, params, call):
     return out
 
 
-# Backward nodes: the engine has no observer list of its own, so while recording its
-# per-node call is wrapped (and restored afterwards). Each node's backward becomes an
+# Backward nodes, through the engine's observer list: each node's backward becomes an
 # event named as its grad_fn prints ("MmBackward0"), the ops it runs (create_graph)
 # nested inside.
-_engine_call = getattr(_engine, "_call_backward", None)
-
-
-def _observed_backward(node, grads, create_graph):
+def _observed_backward(node, call):
     collector = _active[0]
     if collector is None:
-        return _engine_call(node, grads, create_graph)
+        return call()
     event = collector.open(node.name())
     try:
-        return _engine_call(node, grads, create_graph)
+        return call()
     finally:
         collector.close(event)
 
 
 def _time_backward(on: bool) -> None:
-    if _engine_call is not None:
-        _engine._call_backward = _observed_backward if on else _engine_call
+    observers = _engine.backward_observers
+    if on and _observed_backward not in observers:
+        observers.append(_observed_backward)
+    elif not on and _observed_backward in observers:
+        observers.remove(_observed_backward)
 
 
 def _input_shapes(args) -> list:

@@ -64,7 +64,7 @@ from .ops.arithmetic import (  # noqa: E402
     true_divide,
 )
 from .ops.comparison import *  # noqa: E402,F401,F403
-from .ops.conversion import clone  # noqa: E402
+from .ops.conversion import clone, is_nonzero  # noqa: E402
 from .ops.creation import (  # noqa: E402
     arange,
     as_tensor,
@@ -86,6 +86,8 @@ from .ops.creation import (  # noqa: E402
     ones_like,
     scalar_tensor,
     tensor,
+    tril_indices,
+    triu_indices,
     zeros,
     zeros_like,
 )
@@ -120,6 +122,8 @@ from . import sparse  # noqa: E402
 from .sparse import sparse_coo_tensor, spmm  # noqa: E402
 from ._legacy_tensors import *  # noqa: E402,F401,F403  [legacy] FloatTensor, LongTensor, ...
 from . import onnx  # noqa: E402  [onnx]
+from . import random  # noqa: E402
+from ._compile import compile  # noqa: E402,A001
 
 # Functions PyTorch also offers at top level (torch.relu, torch.softmax, torch.cdist, ...).
 from .nn._functional.activation import (celu, celu_, hardshrink, log_softmax, prelu, relu,  # noqa: E402

@@ -27,7 +27,7 @@ from ._device import to_device
 from ._layout import strided
 from ._tensor import _LEGACY_NAMES, Size, Tensor
 
-__all__ = ["FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
+__all__ = ["typename", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
            "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"]
 
 # What PyTorch's TensorOptions call each dtype (C++ type names) in the legacy constructor's
@@ -251,3 +251,16 @@ def parse_type(spec) -> tuple[D.dtype, bool]:
         if legacy == name:
             return D._BY_NAME[dtype_name], cuda
     raise ValueError(f"invalid type: '{spec}'")
+
+
+def typename(obj) -> str:
+    """A tensor's legacy type name ('taimatsu.FloatTensor'), else the object's qualified
+    class name ('float', 'taimatsu.nn.modules.linear.Linear')."""
+    from ._tensor import Tensor
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = type(obj)
+    module = cls.__module__
+    if module in (None, "builtins"):
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"

@@ -135,3 +135,9 @@ def contiguous(self: Tensor, memory_format=None) -> Tensor:
     if self._data.flags.c_contiguous:
         return self
     return Clone.apply(self)
+
+
+@method()
+def is_nonzero(input: Tensor) -> bool:
+    """Whether a one-element tensor's value is nonzero (torch's check behind bool())."""
+    return bool(input)

@@ -444,6 +444,38 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
     return _finish_xp(xp.eye(n, n if m is None else m, dtype=dt.np), requires_grad)
 
 
+_KERNEL_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
+                      "bfloat16": "BFloat16", "int16": "Short", "int8": "Char",
+                      "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                      "complex128": "ComplexDouble"}
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
+                 layout=None) -> Tensor:
+    """(2, n) row and column indices of the lower triangle of a row x col matrix
+    (diagonal `offset` and below), in row-major order."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
+                 layout=None) -> Tensor:
+    """(2, n) row and column indices of the upper triangle (diagonal `offset` and above)."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device)
+
+
+def _triangle_indices(name, row, col, offset, dtype, device) -> Tensor:
+    dt = D.int64 if dtype is None else dtype
+    if dt not in (D.int64, D.int32):  # torch's error type for a dtype without a kernel
+        raise NotImplementedError(f"\"{name}\" not implemented for '"
+                                  f"{_KERNEL_TYPE_NAMES.get(dt.name, dt.name)}'")
+    if row < 0 or col < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}" if row < 0
+                           else f"col must be non-negative, got{col}")
+    rows, cols = getattr(np, name)(row, offset, col)
+    arr = np.stack([rows, cols]).astype(dt.np)
+    return Tensor._make(move(arr, to_device(device)) if device is not None else arr)
+
+
 def _finish_xp(arr, requires_grad) -> Tensor:
     t = Tensor._make(arr)
     if requires_grad:

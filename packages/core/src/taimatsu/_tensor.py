@@ -462,12 +462,7 @@ class Tensor:
 
     # -- copying and pickling --------------------------------------------------------------
     def __deepcopy__(self, memo):
-        if self._grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol at the moment.  If you were "
-                               "attempting to deepcopy a module, this may be because of a "
-                               "torch.nn.utils.weight_norm usage, see "
-                               "https://github.com/pytorch/pytorch/pull/103001")
+        _check_deepcopy_leaf(self)
         if id(self) in memo:
             return memo[id(self)]
         new = object.__new__(type(self))
@@ -685,3 +680,13 @@ def _bind_engine() -> None:
 
 
 _bind_engine()
+
+
+def _check_deepcopy_leaf(t) -> None:
+    """torch deep-copies graph leaves only."""
+    if t._grad_fn is not None:
+        raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                           "support the deepcopy protocol at the moment.  If you were "
+                           "attempting to deepcopy a module, this may be because of a "
+                           "torch.nn.utils.weight_norm usage, see "
+                           "https://github.com/pytorch/pytorch/pull/103001")

@@ -260,6 +260,18 @@ def matmul(input, other, *, out=None) -> Tensor:
     return result if out is None else finish(result, out)
 
 
+def _check_bmm_shapes(input, mat2) -> None:
+    """torch's shape errors for bmm: two 3-D tensors (b, n, k) and (b, k, m)."""
+    if input.ndim != 3:
+        raise RuntimeError("batch1 must be a 3D tensor")
+    if mat2.ndim != 3:
+        raise RuntimeError("batch2 must be a 3D tensor")
+    b, _, k = input.shape
+    if mat2.shape[0] != b or mat2.shape[1] != k:
+        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{b}, {k}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+
+
 @method()
 def mm(input, mat2, *, out=None) -> Tensor:
     """2-D matrix product (no broadcasting)."""
@@ -283,14 +295,7 @@ def bmm(input, mat2, *, out=None) -> Tensor:
     _check_tensors("bmm", input, mat2)
     if input.is_sparse or mat2.is_sparse:
         return _sparse_ops().bmm(input, mat2, out=out)
-    if input.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor")
-    if mat2.ndim != 3:
-        raise RuntimeError("batch2 must be a 3D tensor")
-    b, n, k = input.shape
-    if mat2.shape[0] != b or mat2.shape[1] != k:
-        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{b}, {k}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    _check_bmm_shapes(input, mat2)
     if input.dtype is not mat2.dtype:
         raise RuntimeError(f"expected scalar type {_dtype_name(input, _SHORT_NAMES)} but "
                            f"found {_dtype_name(mat2, _SHORT_NAMES)}")

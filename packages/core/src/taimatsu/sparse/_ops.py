@@ -503,14 +503,10 @@ def bmm(input, mat2, *, out=None):
     if not _is_sparse(input) or _is_sparse(mat2):
         raise RuntimeError("bmm: only a sparse first operand with a dense second one is "
                            "supported for sparse tensors")
-    if input.ndim != 3 or input.sparse_dim() != 3:
+    from ..ops.linalg import _check_bmm_shapes
+    if input.sparse_dim() != input.ndim:
         raise RuntimeError("batch1 must be a 3D tensor")
-    if mat2.ndim != 3:
-        raise RuntimeError("batch2 must be a 3D tensor")
-    b, _, k = input.shape
-    if mat2.shape[0] != b or mat2.shape[1] != k:
-        raise RuntimeError("Expected size for first two dimensions of batch2 tensor to be: "
-                           f"[{b}, {k}] but got: [{mat2.shape[0]}, {mat2.shape[1]}].")
+    _check_bmm_shapes(input, mat2)
     _check_dtypes(input, mat2)
     return finish(SparseMm.apply(input, mat2, name="BmmBackward0"), out)
 

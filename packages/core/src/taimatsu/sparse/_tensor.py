@@ -21,7 +21,7 @@ from .. import _dtype as D
 from .. import backend
 from .._device import device_of
 from .._layout import sparse_coo
-from .._tensor import _AUTOGRAD_STATE, _LEGACY_NAMES, Size, Tensor, _wrap_dim
+from .._tensor import _AUTOGRAD_STATE, _LEGACY_NAMES, Size, Tensor, _check_deepcopy_leaf, _wrap_dim
 from ..autograd import grad_mode
 from ._storage import CooData, raise_unsupported
 
@@ -288,12 +288,7 @@ class SparseCooTensor(Tensor):
 
     # -- copying and pickling ----------------------------------------------------------------
     def __deepcopy__(self, memo):
-        if self._grad_fn is not None:
-            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
-                               "support the deepcopy protocol at the moment.  If you were "
-                               "attempting to deepcopy a module, this may be because of a "
-                               "torch.nn.utils.weight_norm usage, see "
-                               "https://github.com/pytorch/pytorch/pull/103001")
+        _check_deepcopy_leaf(self)
         if id(self) in memo:
             return memo[id(self)]
         data = self._data

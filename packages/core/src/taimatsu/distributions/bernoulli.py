@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import numbers
-
 import taimatsu
 from taimatsu import Size
 from taimatsu.nn import functional as F
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _as_size, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    _broadcast_params,
+    _probs_or_logits,
+    _ProbsLogits,
+    broadcast_all,
+)
 
 __all__ = ["Bernoulli"]
 
 
-def _one_parameterization(probs, logits):
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-
-
-class Bernoulli(ExponentialFamily):
+class Bernoulli(_ProbsLogits, ExponentialFamily):
     """Bernoulli(probs) or Bernoulli(logits=log-odds): 1 with probability probs, else 0."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -29,28 +27,13 @@ class Bernoulli(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_parameterization(probs, logits)
-        given = probs if probs is not None else logits
-        if probs is not None:
-            (self.probs,) = broadcast_all(probs)
-        else:
-            (self.logits,) = broadcast_all(logits)
-        self._param = self.probs if probs is not None else self.logits
-        batch_shape = Size() if isinstance(given, numbers.Number) else self._param.size()
+        name, given = _probs_or_logits(probs, logits)
+        (param,), batch_shape = _broadcast_params(given)
+        setattr(self, name, param)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = _as_size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(Bernoulli, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Bernoulli, batch_shape, _instance, "probs", "logits")
 
     @property
     def mean(self):
@@ -64,14 +47,6 @@ class Bernoulli(ExponentialFamily):
     @property
     def variance(self):
         return self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:
@@ -93,10 +68,7 @@ class Bernoulli(ExponentialFamily):
 
     def enumerate_support(self, expand=True):
         values = taimatsu.arange(2, dtype=self._param.dtype, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        return self._support_over_batch(values, expand)
 
     @property
     def _natural_params(self):

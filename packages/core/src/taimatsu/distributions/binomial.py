@@ -8,7 +8,11 @@ from taimatsu import Size
 from . import constraints
 from ._sampling import binomial
 from .distribution import Distribution
-from .utils import _as_size, broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .utils import (
+    _probs_or_logits,
+    _ProbsLogits,
+    broadcast_all,
+)
 
 __all__ = ["Binomial"]
 
@@ -18,7 +22,7 @@ def _clamp_by_zero(x):
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
 
 
-class Binomial(Distribution):
+class Binomial(_ProbsLogits, Distribution):
     """Binomial(total_count, probs) or (total_count, logits=log-odds)."""
 
     arg_constraints = {"total_count": constraints.nonnegative_integer,
@@ -26,30 +30,14 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.type_as(self.probs)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.type_as(self.logits)
-        self._param = self.probs if probs is not None else self.logits
-        super().__init__(self._param.size(), validate_args=validate_args)
+        name, given = _probs_or_logits(probs, logits)
+        total_count, param = broadcast_all(total_count, given)
+        self.total_count = total_count.type_as(param)
+        setattr(self, name, param)
+        super().__init__(param.size(), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Binomial, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        super(Binomial, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Binomial, batch_shape, _instance, "total_count", "probs", "logits")
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self):
@@ -66,14 +54,6 @@ class Binomial(Distribution):
     @property
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def param_shape(self) -> Size:
@@ -111,7 +91,4 @@ class Binomial(Distribution):
     def enumerate_support(self, expand=True):
         total = self._homogeneous_count("enumerate_support")
         values = taimatsu.arange(1 + total, dtype=self._param.dtype, device=self._param.device)
-        values = values.view((-1,) + (1,) * len(self._batch_shape))
-        if expand:
-            values = values.expand((-1,) + tuple(self._batch_shape))
-        return values
+        return self._support_over_batch(values, expand)

@@ -8,7 +8,6 @@ from taimatsu.nn import functional as F
 from . import constraints
 from ._sampling import _sample_dirichlet
 from .exp_family import ExponentialFamily
-from .utils import _as_size
 
 __all__ = ["Dirichlet"]
 
@@ -31,12 +30,7 @@ class Dirichlet(ExponentialFamily):
                          validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape + self.event_shape)
-        super(Dirichlet, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Dirichlet, batch_shape, _instance, "concentration")
 
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

@@ -178,6 +178,31 @@ class Distribution:
                              f"of the distribution {self!r}, but found invalid "
                              f"values:\n{value}")
 
+    def _expanded(self, cls, batch_shape, _instance, *params, param_tail=None):
+        """The common body of expand(): a `cls` instance (or `_instance`) of `batch_shape`, with
+        this one's event_shape and validate_args, holding those of the attributes `params`
+        (tensors or distributions) that this one holds, expanded to batch_shape + param_tail
+        (default: event_shape).
+
+        Arguments are not validated again; the caller sets whatever does not just expand.
+        """
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = _as_size(batch_shape)
+        shape = batch_shape + (self._event_shape if param_tail is None else param_tail)
+        for name in params:
+            if name in self.__dict__:
+                setattr(new, name, self.__dict__[name].expand(shape))
+        super(cls, new).__init__(batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _support_over_batch(self, values: Tensor, expand: bool) -> Tensor:
+        """enumerate_support's result from the 1-d `values`: along dim 0, over batch_shape."""
+        values = values.view((-1,) + (1,) * len(self._batch_shape))
+        if expand:
+            values = values.expand((-1,) + tuple(self._batch_shape))
+        return values
+
     def _get_checked_instance(self, cls, _instance=None):
         """A bare instance for expand(); subclasses with their own __init__ must override it."""
         if _instance is None and type(self).__init__ != cls.__init__:

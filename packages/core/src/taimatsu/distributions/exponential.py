@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import taimatsu
 from taimatsu import Size
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _as_size, broadcast_all
+from .utils import _broadcast_params
 
 __all__ = ["Exponential"]
 
@@ -23,17 +21,11 @@ class Exponential(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, rate, validate_args=None):
-        (self.rate,) = broadcast_all(rate)
-        batch_shape = Size() if isinstance(rate, numbers.Number) else self.rate.size()
+        (self.rate,), batch_shape = _broadcast_params(rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Exponential, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Exponential, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Exponential, batch_shape, _instance, "rate")
 
     @property
     def mean(self):

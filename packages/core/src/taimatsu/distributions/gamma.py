@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
-
 import taimatsu
 from taimatsu import Size
 
@@ -11,7 +9,7 @@ from . import constraints
 from ._sampling import standard_gamma
 from ._special import gammainc
 from .exp_family import ExponentialFamily
-from .utils import _as_size, broadcast_all
+from .utils import _broadcast_params
 
 __all__ = ["Gamma"]
 
@@ -28,20 +26,11 @@ class Gamma(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, concentration, rate, validate_args=None):
-        self.concentration, self.rate = broadcast_all(concentration, rate)
-        numbers_only = (isinstance(concentration, numbers.Number)
-                        and isinstance(rate, numbers.Number))
-        batch_shape = Size() if numbers_only else self.concentration.size()
+        (self.concentration, self.rate), batch_shape = _broadcast_params(concentration, rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Gamma, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Gamma, batch_shape, _instance, "concentration", "rate")
 
     @property
     def mean(self):

@@ -6,7 +6,7 @@ from taimatsu import Size
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _as_size, _sum_rightmost
+from .utils import _sum_rightmost
 
 __all__ = ["Independent"]
 
@@ -35,13 +35,10 @@ class Independent(Distribution):
         super().__init__(shape[:cut], shape[cut:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Independent, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.base_dist = self.base_dist.expand(
-            batch_shape + self.event_shape[:self.reinterpreted_batch_ndims])
-        new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
-        super(Independent, new).__init__(batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        n = self.reinterpreted_batch_ndims
+        new = self._expanded(Independent, batch_shape, _instance, "base_dist",
+                             param_tail=self.event_shape[:n])
+        new.reinterpreted_batch_ndims = n
         return new
 
     @property

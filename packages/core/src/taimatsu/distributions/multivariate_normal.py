@@ -10,7 +10,7 @@ from taimatsu import Size
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _as_size, _standard_normal, lazy_property
+from .utils import _standard_normal, lazy_property
 
 __all__ = ["MultivariateNormal"]
 
@@ -90,18 +90,12 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(MultivariateNormal, _instance)
-        batch_shape = _as_size(batch_shape)
-        loc_shape = batch_shape + self.event_shape
-        cov_shape = batch_shape + self.event_shape + self.event_shape
-        new.loc = self.loc.expand(loc_shape)
+        new = self._expanded(MultivariateNormal, batch_shape, _instance, "loc")
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
+        cov_shape = new.batch_shape + self.event_shape + self.event_shape
         for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
             if name in self.__dict__:
                 setattr(new, name, getattr(self, name).expand(cov_shape))
-        super(MultivariateNormal, new).__init__(batch_shape, self.event_shape,
-                                                validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     def _matrix_shape(self) -> Size:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import taimatsu
 from taimatsu import Size
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _as_size, _standard_normal, broadcast_all
+from .utils import _broadcast_params, _standard_normal
 
 __all__ = ["Normal"]
 
@@ -26,19 +25,11 @@ class Normal(ExponentialFamily):
     _mean_carrier_measure = 0
 
     def __init__(self, loc, scale, validate_args=None):
-        self.loc, self.scale = broadcast_all(loc, scale)
-        numbers_only = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        batch_shape = Size() if numbers_only else self.loc.size()
+        (self.loc, self.scale), batch_shape = _broadcast_params(loc, scale)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Normal, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.loc = self.loc.expand(batch_shape)
-        new.scale = self.scale.expand(batch_shape)
-        super(Normal, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Normal, batch_shape, _instance, "loc", "scale")
 
     @property
     def mean(self):

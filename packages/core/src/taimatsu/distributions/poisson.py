@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import taimatsu
 from taimatsu import Size
 
 from . import constraints
 from .exp_family import ExponentialFamily
-from .utils import _as_size, broadcast_all
+from .utils import _broadcast_params, broadcast_all
 
 __all__ = ["Poisson"]
 
@@ -21,17 +19,11 @@ class Poisson(ExponentialFamily):
     support = constraints.nonnegative_integer
 
     def __init__(self, rate, validate_args=None):
-        (self.rate,) = broadcast_all(rate)
-        batch_shape = Size() if isinstance(rate, numbers.Number) else self.rate.size()
+        (self.rate,), batch_shape = _broadcast_params(rate)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Poisson, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        super(Poisson, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Poisson, batch_shape, _instance, "rate")
 
     @property
     def mean(self):

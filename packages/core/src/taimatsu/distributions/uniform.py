@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import taimatsu
 from taimatsu import Size
 
 from . import constraints
 from .distribution import Distribution
-from .utils import _as_size, _standard_uniform, broadcast_all
+from .utils import _broadcast_params, _standard_uniform
 
 __all__ = ["Uniform"]
 
@@ -25,19 +23,11 @@ class Uniform(Distribution):
                 "high": constraints.greater_than(self.low)}
 
     def __init__(self, low, high, validate_args=None):
-        self.low, self.high = broadcast_all(low, high)
-        numbers_only = isinstance(low, numbers.Number) and isinstance(high, numbers.Number)
-        batch_shape = Size() if numbers_only else self.low.size()
+        (self.low, self.high), batch_shape = _broadcast_params(low, high)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(Uniform, _instance)
-        batch_shape = _as_size(batch_shape)
-        new.low = self.low.expand(batch_shape)
-        new.high = self.high.expand(batch_shape)
-        super(Uniform, new).__init__(batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expanded(Uniform, batch_shape, _instance, "low", "high")
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self):

@@ -33,6 +33,14 @@ def broadcast_all(*values):
         *(v if isinstance(v, Tensor) else taimatsu.tensor(v, **options) for v in values))
 
 
+def _broadcast_params(*values):
+    """broadcast_all(*values) and the batch shape they give: () when all are numbers."""
+    tensors = broadcast_all(*values)
+    if all(isinstance(v, numbers.Number) for v in values):
+        return tensors, Size()
+    return tensors, tensors[0].size()
+
+
 def _standard_normal(shape, dtype, device) -> Tensor:
     """N(0, 1) draws from the global generator (taimatsu.manual_seed reproduces them)."""
     return taimatsu.randn(tuple(shape), dtype=dtype, device=device)
@@ -96,6 +104,34 @@ class _lazy_property_and_property(lazy_property, property):
 
     def __init__(self, wrapped):
         property.__init__(self, wrapped)
+
+
+def _probs_or_logits(probs, logits):
+    """The parameterization given, as (name, value): exactly one of probs and logits."""
+    if (probs is None) == (logits is None):
+        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+    return ("probs", probs) if probs is not None else ("logits", logits)
+
+
+class _ProbsLogits:
+    """Mixin of distributions built from `probs` or `logits`: the one not given is derived on
+    first use. `_is_binary`: logits are log-odds (Bernoulli) rather than log-probabilities
+    along the last dim (Categorical)."""
+
+    _is_binary = True
+
+    @lazy_property
+    def logits(self):
+        return probs_to_logits(self.probs, is_binary=self._is_binary)
+
+    @lazy_property
+    def probs(self):
+        return logits_to_probs(self.logits, is_binary=self._is_binary)
+
+    @property
+    def _param(self):
+        """The parameterization held (logits when both are), for its shape, dtype, device."""
+        return self.__dict__["logits"] if "logits" in self.__dict__ else self.__dict__["probs"]
 
 
 def _tril_mask(n: int, diag: int, device) -> Tensor:

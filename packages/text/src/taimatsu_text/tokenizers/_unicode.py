@@ -129,3 +129,92 @@ def punctuation_class() -> str:
     if _regex is not None:
         return ascii_part + r"\p{P}"
     return ascii_part + _category_ranges("P")
+
+
+# --------------------------------------------------------------------------- graphemes
+
+# GB9b's Prepend characters (Arabic number signs and the like): they join what follows
+_PREPEND = frozenset(map(chr, (0x0600, 0x0601, 0x0602, 0x0603, 0x0604, 0x0605, 0x06DD, 0x070F,
+                               0x0890, 0x0891, 0x08E2, 0x110BD, 0x110CD)))
+
+
+def _break_class(c: str) -> str:
+    """A coarse Grapheme_Cluster_Break property from `unicodedata` (which lacks the real one)."""
+    o = ord(c)
+    if c == "\r":
+        return "CR"
+    if c == "\n":
+        return "LF"
+    if o == 0x200D:
+        return "ZWJ"
+    if c in _PREPEND:
+        return "Prepend"
+    cat = unicodedata.category(c)
+    if cat in ("Mn", "Me") or o == 0x200C or 0xFF9E <= o <= 0xFF9F or 0x1F3FB <= o <= 0x1F3FF \
+            or 0xE0020 <= o <= 0xE007F:
+        return "Extend"
+    if cat in ("Cc", "Cf", "Zl", "Zp"):
+        return "Control"
+    if cat == "Mc":
+        return "SpacingMark"
+    if 0x1F1E6 <= o <= 0x1F1FF:
+        return "RI"
+    if 0x1100 <= o <= 0x115F or 0xA960 <= o <= 0xA97C:
+        return "L"
+    if 0x1160 <= o <= 0x11A7 or 0xD7B0 <= o <= 0xD7C6:
+        return "V"
+    if 0x11A8 <= o <= 0x11FF or 0xD7CB <= o <= 0xD7FB:
+        return "T"
+    if 0xAC00 <= o <= 0xD7A3:
+        return "LV" if (o - 0xAC00) % 28 == 0 else "LVT"
+    if o in (0xA9, 0xAE) or (cat == "So" and o >= 0x2000) or 0x1F000 <= o <= 0x1FAFF:
+        return "Pict"
+    return "Other"
+
+
+_HANGUL_JOINS = {("L", "L"), ("L", "V"), ("L", "LV"), ("L", "LVT"), ("LV", "V"), ("LV", "T"),
+                 ("V", "V"), ("V", "T"), ("LVT", "T"), ("T", "T")}
+
+
+def _graphemes_fallback(text: str) -> list[str]:
+    """Extended grapheme clusters by UAX #29's rules over `_break_class` (no `regex`)."""
+    out, start = [], 0
+    prev = None
+    pict_zwj = False   # GB11: Extended_Pictographic Extend* ZWJ just seen
+    pict_run = False   # an Extended_Pictographic followed only by Extend so far
+    ri_odd = False     # GB12/13: an odd number of regional indicators ends the cluster
+    for i, c in enumerate(text):
+        cls = _break_class(c)
+        if prev is None:
+            join = False
+        elif prev == "CR":
+            join = cls == "LF"
+        elif prev in ("Control", "LF") or cls in ("Control", "CR", "LF"):
+            join = False
+        elif cls in ("Extend", "ZWJ", "SpacingMark") or prev == "Prepend":
+            join = True
+        elif (prev, cls) in _HANGUL_JOINS:
+            join = True
+        elif cls == "Pict" and pict_zwj:
+            join = True
+        elif cls == "RI" and prev == "RI":
+            join = ri_odd
+        else:
+            join = False
+        if not join and i:
+            out.append(text[start:i])
+            start = i
+        pict_zwj = cls == "ZWJ" and pict_run
+        pict_run = cls == "Pict" or (pict_run and cls == "Extend")
+        ri_odd = cls == "RI" and not (join and ri_odd)
+        prev = cls
+    if text:
+        out.append(text[start:])
+    return out
+
+
+def graphemes(text: str) -> list[str]:
+    """`text` cut into extended grapheme clusters (what Rust's unicode-segmentation yields)."""
+    if _regex is not None:
+        return _regex.findall(r"\X", text)
+    return _graphemes_fallback(text)

@@ -1,4 +1,4 @@
-"""Tokenization models of tokenizer.json files: WordPiece, BPE and WordLevel.
+"""Tokenization models of tokenizer.json files: WordPiece, BPE, WordLevel and Unigram.
 
 `tokenize(word)` turns one pre-tokenized piece into a tuple of (id, token, start, end)
 with character offsets inside the piece. Results are kept in a per-model LRU cache keyed by
@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections import OrderedDict
 
-__all__ = ["Model", "WordPiece", "BPE", "WordLevel", "LRUCache", "from_config"]
+__all__ = ["Model", "WordPiece", "BPE", "WordLevel", "Unigram", "LRUCache", "from_config"]
 
 DEFAULT_CACHE_CAPACITY = 10_000
 # longer pieces are not cached (the Rust library's limit): they are rare and large
@@ -316,6 +316,115 @@ class WordLevel(Model):
         return ((unk, self.unk_token, 0, len(word)),)
 
 
+# an unknown character costs this much less than the rarest piece (SentencePiece's kUnkPenalty)
+UNK_PENALTY = 10.0
+
+
+class Unigram(Model):
+    """SentencePiece's unigram language model: a word is cut into the vocabulary pieces
+    whose scores (log-probabilities) add up highest, found by Viterbi.
+
+    A character no piece starts with costs min(score) - 10 and becomes the unknown piece;
+    neighbouring unknown characters are fused into one token whose text is theirs. With
+    byte_fallback such a token is spelled as `<0xAB>` byte pieces instead, when all exist.
+
+    Args:
+        vocab: (piece, score) pairs; a piece's id is its index
+        unk_id: index of the unknown piece (None: an unknown character is an error)
+        byte_fallback: spell unknown text as UTF-8 byte pieces
+    """
+
+    def __init__(self, vocab, unk_id: int | None = None, byte_fallback: bool = False,
+                 cache_capacity: int = DEFAULT_CACHE_CAPACITY):
+        pieces = [str(p) for p, _ in vocab]
+        scores = [float(s) for _, s in vocab]
+        if unk_id is not None and not 0 <= unk_id < len(pieces):
+            raise ValueError(f"Unigram: unk_id {unk_id} is outside the vocabulary of "
+                             f"{len(pieces)} pieces")
+        # a repeated piece maps to its last id, as in the Rust library
+        super().__init__({p: i for i, p in enumerate(pieces)}, cache_capacity)
+        self.vocab_r = dict(enumerate(pieces))
+        self.pieces = pieces
+        self.scores = scores
+        self.unk_id = unk_id
+        self.byte_fallback = byte_fallback
+        self.min_score = min(scores, default=float("inf"))
+        # every prefix of a piece -> the piece's id, or -1 for a prefix that is no piece:
+        # the Viterbi scan from a position stops at the first substring missing here
+        prefixes: dict[str, int] = {}
+        for p in self.vocab:
+            for k in range(1, len(p)):
+                prefixes.setdefault(p[:k], -1)
+        prefixes.update((p, i) for p, i in self.vocab.items() if p)
+        self._prefixes = prefixes
+
+    def get_vocab_size(self) -> int:
+        return len(self.pieces)
+
+    def _unk_id(self) -> int:
+        if self.unk_id is None:
+            raise ValueError("Unigram: encountered an unknown token but the model has no "
+                             "unk_id")
+        return self.unk_id
+
+    def _viterbi(self, word: str):
+        """The best segmentation as (start, end, id) spans, unknown runs fused."""
+        n = len(word)
+        prefixes, scores = self._prefixes, self.scores
+        unk_score = self.min_score - UNK_PENALTY
+        best = [0.0] * (n + 1)
+        back = [-1] * (n + 1)   # start of the best last piece ending here
+        ids = [0] * (n + 1)
+        for i in range(n):
+            here = best[i]
+            single = False
+            j = i + 1
+            while j <= n:
+                id = prefixes.get(word[i:j])
+                if id is None:
+                    break
+                if id >= 0:
+                    score = here + scores[id]
+                    # ties keep the earlier start, as the library's strict comparison does
+                    if back[j] < 0 or score > best[j]:
+                        best[j], back[j], ids[j] = score, i, id
+                    if j == i + 1:
+                        single = True
+                j += 1
+            if not single:
+                score = here + unk_score
+                if back[i + 1] < 0 or score > best[i + 1]:
+                    best[i + 1], back[i + 1], ids[i + 1] = score, i, self._unk_id()
+        spans = []
+        unk, end = self.unk_id, n
+        while end > 0:
+            start, id = back[end], ids[end]
+            if id == unk and spans and spans[-1][2] == unk:
+                spans[-1] = (start, spans[-1][1], unk)
+            else:
+                spans.append((start, end, id))
+            end = start
+        spans.reverse()
+        return spans
+
+    def _tokenize(self, word):
+        vocab = self.vocab
+        out = []
+        for start, end, _ in self._viterbi(word):
+            piece = word[start:end]
+            id = vocab.get(piece)
+            if id is None:
+                if self.byte_fallback:
+                    bytes_ = [(vocab.get(t), t) for t in
+                              (f"<0x{b:02X}>" for b in piece.encode("utf-8"))]
+                    if all(i is not None for i, _ in bytes_):
+                        out.extend((i, t, start, end) for i, t in bytes_)
+                        continue
+                id = self._unk_id()
+            out.append((id, piece, start, end))
+        return out
+
+
 def from_config(cfg: dict) -> Model:
     """Builds a model from its tokenizer.json description."""
     kind = cfg.get("type")
@@ -333,4 +442,6 @@ def from_config(cfg: dict) -> Model:
                    cfg.get("ignore_merges", False), cfg.get("dropout"))
     if kind == "WordLevel":
         return WordLevel(cfg["vocab"], cfg.get("unk_token", "<unk>"))
+    if kind == "Unigram":
+        return Unigram(cfg["vocab"], cfg.get("unk_id"), cfg.get("byte_fallback", False))
     raise ValueError(f"unsupported model type {kind!r} in tokenizer.json")

@@ -1,5 +1,5 @@
 """Normalizers of tokenizer.json files: BertNormalizer, Lowercase, NFC/NFD/NFKC/NFKD,
-StripAccents, Strip, Replace, Prepend, ByteLevel and Sequence.
+StripAccents, Strip, Replace, Prepend, ByteLevel, Precompiled and Sequence.
 
 Each takes a `NormalizedString` and returns a new one whose alignment still points into
 the original text. Behaviour follows the Rust `tokenizers` library character for character
@@ -12,9 +12,11 @@ import unicodedata
 
 from . import _unicode as U
 from ._normalized import NormalizedString
+from ._precompiled import CharsMap
 
 __all__ = ["Normalizer", "BertNormalizer", "Lowercase", "StripAccents", "NFC", "NFD", "NFKC",
-           "NFKD", "Strip", "Replace", "Prepend", "ByteLevel", "Sequence", "from_config"]
+           "NFKD", "Strip", "Replace", "Prepend", "ByteLevel", "Precompiled", "Sequence",
+           "from_config"]
 
 
 class Normalizer:
@@ -117,13 +119,14 @@ class Lowercase(Normalizer):
 
 
 class StripAccents(Normalizer):
-    """Removes nonspacing marks (Mn); pair it with NFD to strip accents."""
+    """Removes combining marks (Mn, Mc and Me, as the library's is_combining_mark; unlike
+    BertNormalizer, which drops Mn only); pair it with NFD to strip accents."""
 
     def normalize(self, ns):
         text = ns.text
         if text.isascii():
             return ns
-        return ns.map_chars(["" if unicodedata.category(c) == "Mn" else c for c in text])
+        return ns.map_chars(["" if unicodedata.category(c)[0] == "M" else c for c in text])
 
 
 class _UnicodeForm(Normalizer):
@@ -246,6 +249,129 @@ class ByteLevel(Normalizer):
         return bytes_to_chars(ns)
 
 
+_CLUSTER_CACHE_SIZE = 1 << 16
+
+
+class Precompiled(Normalizer):
+    """SentencePiece's compiled normalization rules (nmt_nfkc and the like), as the Rust
+    library applies them.
+
+    The text is cut into extended grapheme clusters. A cluster shorter than 6 UTF-8 bytes
+    that starts with a key of the charsmap is replaced whole by the replacement of the
+    shortest such key; any other cluster is rewritten character by character, each
+    character that is a key replaced by its replacement.
+
+    Args:
+        precompiled_charsmap: the charsmap bytes, or their base64 text as tokenizer.json
+            stores them; empty means no rules
+    """
+
+    def __init__(self, precompiled_charsmap: bytes | str | None):
+        if isinstance(precompiled_charsmap, str):
+            import base64
+            precompiled_charsmap = base64.b64decode(precompiled_charsmap)
+        self.precompiled_charsmap = bytes(precompiled_charsmap or b"")
+        self._map = CharsMap(self.precompiled_charsmap) if self.precompiled_charsmap else None
+        self._edits: dict[str, tuple] = {}  # cluster -> its (offset, length, replacement)s
+        self._ascii_hits = None
+
+    def __repr__(self) -> str:
+        return f"Precompiled(<{len(self.precompiled_charsmap)} bytes>)"
+
+    def _cluster_edits(self, g: str) -> tuple:
+        transform = self._map.transform
+        if len(g) == 1:
+            r = transform(g)
+            return () if r is None else ((0, 1, r),)
+        if len(g.encode("utf-8")) < 6:
+            r = transform(g)
+            if r is not None:
+                return ((0, len(g), r),)
+        return tuple((i, 1, r) for i, c in enumerate(g) if (r := transform(c)) is not None)
+
+    def _ascii_keys(self) -> frozenset:
+        """The ASCII characters a rule may touch (an ASCII text's only longer cluster is
+        CR LF)."""
+        transform = self._map.transform
+        hits = {chr(o) for o in range(128) if transform(chr(o)) is not None}
+        if transform("\r\n") is not None:
+            hits.update("\r\n")
+        return frozenset(hits)
+
+    def normalize(self, ns):
+        text = ns.text
+        if not text or self._map is None:
+            return ns
+        if text.isascii():
+            if self._ascii_hits is None:
+                self._ascii_hits = self._ascii_keys()
+            if self._ascii_hits.isdisjoint(text):
+                return ns
+        cache, edits, pos = self._edits, [], 0
+        for g in U.graphemes(text):
+            e = cache.get(g)
+            if e is None:
+                if len(cache) >= _CLUSTER_CACHE_SIZE:  # odd text (Zalgo) makes many clusters
+                    cache.clear()
+                e = cache[g] = self._cluster_edits(g)
+            for off, k, rep in e:
+                edits.append((pos + off, pos + off + k, rep))
+            pos += len(g)
+        if not edits:
+            return ns
+        if any(not rep for _, _, rep in edits):
+            return _transform_like_rust(ns, edits)
+        # without deletions the library's alignment is the positional one: replacement
+        # character k takes the span of replaced character k, extra ones that of the last
+        return ns.replace_ranges(edits, positional=True)
+
+
+def _transform_like_rust(ns: NormalizedString, edits) -> NormalizedString:
+    """Applies (i, j, replacement) edits with the Rust library's alignment bookkeeping.
+
+    The library lists (character, change) pairs: +1 for an inserted character (it takes the
+    span of the character before it), -n for one that also swallows n following characters.
+    A deletion is recorded by lowering the change of the last character listed so far, so
+    one that follows a lengthening replacement turns its inserted last character into a
+    replacement of the first deleted character, and one at the very start is not recorded
+    at all (every later span shifts back). Offsets must match, so this is reproduced.
+    """
+    text = ns.text
+    chars, changes, pos = [], [], 0
+    for i, j, rep in edits:
+        if pos < i:
+            chars.append(text[pos:i])
+            changes.extend([0] * (i - pos))
+        k, m = j - i, len(rep)
+        chars.append(rep)
+        changes.extend([0] * m)
+        if m > k:
+            changes[len(changes) - (m - k):] = [1] * (m - k)
+        elif m < k and changes:
+            changes[-1] += m - k
+        pos = j
+    if pos < len(text):
+        chars.append(text[pos:])
+        changes.extend([0] * (len(text) - pos))
+    n = len(text)
+    if ns.starts is None:
+        src_s = range(ns.base, ns.base + n)
+        src_e = range(ns.base + 1, ns.base + n + 1)
+    else:
+        src_s, src_e = ns.starts, ns.ends
+    origin = ns.whole_span()[0]
+    starts, ends, p = [], [], 0
+    for ch in changes:
+        if ch > 0:
+            s, e = (src_s[p - 1], src_e[p - 1]) if p else (origin, origin)
+        else:
+            s, e = src_s[p], src_e[p]
+            p += 1 - ch
+        starts.append(s)
+        ends.append(e)
+    return NormalizedString("".join(chars), starts, ends)
+
+
 class Sequence(Normalizer):
     def __init__(self, normalizers):
         self.normalizers = list(normalizers)
@@ -270,6 +396,8 @@ def from_config(cfg: dict | None) -> Normalizer | None:
         return Replace(cfg["pattern"], cfg["content"])
     if kind == "Prepend":
         return Prepend(cfg["prepend"])
+    if kind == "Precompiled":
+        return Precompiled(cfg.get("precompiled_charsmap"))
     if kind == "Strip":
         return Strip(cfg.get("strip_left", True), cfg.get("strip_right", True))
     simple = {"Lowercase": Lowercase, "StripAccents": StripAccents, "NFC": NFC, "NFD": NFD,

@@ -337,7 +337,7 @@ def _accumulate(leaf, g, create_graph, given_roots):
         g = g.astype(leaf._data.dtype)
     if leaf._grad is None:
         root = id(_root_of(g))
-        if root in given_roots or not g.flags.writeable:
+        if root in given_roots or not getattr(g.flags, "writeable", True):  # cupy: none
             g = g.copy()
         else:
             given_roots.add(root)

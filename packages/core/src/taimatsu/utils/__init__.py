@@ -1,3 +1,4 @@
 """taimatsu.utils"""
 
 from . import data  # noqa: F401
+from . import checkpoint  # noqa: F401

@@ -924,7 +924,7 @@ class Logsumexp(Function):
         ctx.shape, ctx.axes, ctx.keepdim = a.shape, axes, keepdim
         acc = a.astype(np.float32) if a.dtype in _LOW_PRECISION else a
         # shift by the max for stability; an infinite max would give inf - inf = nan
-        shift = acc.real.max(axis=axes, keepdims=True, initial=-np.inf) if acc.size else \
+        shift = acc.real.max(axis=axes, keepdims=True) if acc.size else \
             xp.zeros((1,) * acc.ndim, dtype=acc.real.dtype)
         shift = xp.where(xp.isfinite(shift), shift, 0)
         with np.errstate(divide="ignore"):

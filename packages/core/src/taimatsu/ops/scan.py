@@ -167,15 +167,32 @@ def _running_extremum(a, axis, ufunc):
     xp = backend.of(a)
     if a.ndim == 0:
         return a.copy(), xp.zeros((), dtype=np.int64)
-    values = ufunc.accumulate(a, axis=axis)
+    values = _accumulate(xp, ufunc, a, axis)
     hit = a == values  # a new (or tied) running extremum is attained here
     if a.dtype.kind in "fc" or a.dtype == D.bfloat16.np:
         hit |= xp.isnan(a) & xp.isnan(values)
     shape = [1] * a.ndim
     shape[axis] = a.shape[axis]
     pos = xp.arange(a.shape[axis], dtype=np.int64).reshape(shape)
-    idx = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=axis)
+    idx = _accumulate(xp, np.maximum, xp.where(hit, pos, 0), axis)
     return values, idx
+
+
+def _accumulate(xp, ufunc, a, axis):
+    """ufunc.accumulate along axis; CuPy lacks it for maximum/minimum, so there a doubling
+    scan: after the step with offset s every entry holds the extremum of its last 2s."""
+    if xp is np:
+        return ufunc.accumulate(a, axis=axis)
+    op = getattr(xp, ufunc.__name__)
+    values = a.copy()
+    head = (slice(None),) * axis
+    n, step = a.shape[axis], 1
+    while step < n:
+        shifted = values.copy()
+        shifted[head + (slice(step, None),)] = op(values[head + (slice(step, None),)],
+                                                  values[head + (slice(None, n - step),)])
+        values, step = shifted, step * 2
+    return values
 
 
 class _RunningExtremum(Function):

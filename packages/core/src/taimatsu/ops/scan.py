@@ -179,8 +179,9 @@ def _running_extremum(a, axis, ufunc):
 
 
 def _accumulate(xp, ufunc, a, axis):
-    """ufunc.accumulate along axis; CuPy lacks it for maximum/minimum, so there a doubling
-    scan: after the step with offset s every entry holds the extremum of its last 2s."""
+    """ufunc.accumulate along axis for an associative ufunc. CuPy lacks it for maximum,
+    minimum and logaddexp, so there a doubling scan: after the step with offset s every
+    entry holds the combination of its last 2s entries."""
     if xp is np:
         return ufunc.accumulate(a, axis=axis)
     op = getattr(xp, ufunc.__name__)
@@ -252,7 +253,7 @@ class Logcumsumexp(Function):
         ctx.axis = axis
         arr, ax = _scan_axis(a, axis)
         acc = arr.astype(np.float32) if arr.dtype in _LOW_PRECISION else arr
-        out = backend.of(a).logaddexp.accumulate(acc, axis=ax)  # stable pairwise log-add
+        out = _accumulate(backend.of(a), np.logaddexp, acc, ax)  # stable pairwise log-add
         out = out.astype(a.dtype, copy=False).reshape(a.shape)
         if ctx.needs_input_grad:
             ctx.save_for_backward(a, out)

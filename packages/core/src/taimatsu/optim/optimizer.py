@@ -211,7 +211,8 @@ class _Foreach:
         if not self.enabled or p.size > self.PACK_LIMIT:
             self.kernel(*arrays, *args, self.scratch, **self.options)
             return
-        key = (type(p), getattr(p, "device", None), p.dtype, args,
+        device = getattr(p, "device", None)  # CuPy's Device objects are not hashable
+        key = (type(p), getattr(device, "id", device), p.dtype, args,
                tuple(a is None for a in arrays))
         self.pending.setdefault(key, []).append(arrays)
 

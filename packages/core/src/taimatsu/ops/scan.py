@@ -186,6 +186,7 @@ def _accumulate(xp, ufunc, a, axis):
         return ufunc.accumulate(a, axis=axis)
     op = getattr(xp, ufunc.__name__)
     values = a.copy()
+    axis %= a.ndim
     head = (slice(None),) * axis
     n, step = a.shape[axis], 1
     while step < n:
@@ -283,7 +284,7 @@ def _log_space_part(xp, a, out, g, axis):
 def _logcumsumexp_any(x, axis):
     if isinstance(x, Tensor):  # create_graph: stay differentiable
         return logcumsumexp(x, axis)
-    return backend.of(x).logaddexp.accumulate(x, axis=axis)
+    return _accumulate(backend.of(x), np.logaddexp, x, axis)
 
 
 @method()

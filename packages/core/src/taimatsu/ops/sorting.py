@@ -23,6 +23,7 @@ from .reduction import (
     return_types,
     scatter_grad,
 )
+from .scan import _accumulate
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
            "quantile", "nanquantile", "unique", "unique_consecutive", "bincount", "histc"]
@@ -168,7 +169,7 @@ def _mode_positions(arr, order):
     pos = xp.arange(n)
     starts = xp.concatenate([xp.ones(srt.shape[:-1] + (1,), dtype=bool),
                              srt[..., 1:] != srt[..., :-1]], axis=-1)
-    run_start = xp.maximum.accumulate(xp.where(starts, pos, 0), axis=-1)
+    run_start = _accumulate(xp, np.maximum, xp.where(starts, pos, 0), -1)
     return (pos - run_start + 1).argmax(axis=-1)[..., None]
 
 

@@ -665,3 +665,13 @@ def test_ternary_broadcasting_matches_numpy(data, name):
     out.sum().backward()
     for x in t:
         assert x.grad is None or x.grad.shape == x.shape
+
+
+def test_xlogy_gradient_in_x_is_zeroed_only_where_y_is_not_positive():
+    x = tm.zeros(4, dtype=tm.float64, requires_grad=True)
+    y = tm.tensor([3.0, 0.0, -1.0, 0.5], dtype=tm.float64)
+    tm.xlogy(x, y).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [np.log(3.0), 0.0, 0.0, np.log(0.5)])
+    x.grad = None
+    tm.xlogy(x, 2.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [np.log(2.0)] * 4)

@@ -123,6 +123,7 @@ from .sparse import sparse_coo_tensor, spmm  # noqa: E402
 from ._legacy_tensors import *  # noqa: E402,F401,F403  [legacy] FloatTensor, LongTensor, ...
 from . import onnx  # noqa: E402  [onnx]
 from . import random  # noqa: E402
+from . import special  # noqa: E402
 from ._compile import compile  # noqa: E402,A001
 
 # Functions PyTorch also offers at top level (torch.relu, torch.softmax, torch.cdist, ...).

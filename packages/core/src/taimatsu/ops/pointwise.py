@@ -912,12 +912,12 @@ class Xlogy(Function):
         xp = ctx.xp
         gx = gy = None
         with _quiet():
-            if ctx.needs_input_grad[0]:  # log(y), zeroed like the forward where x == 0
+            if ctx.needs_input_grad[0]:  # log(y); torch zeroes it where x == 0 and y <= 0
                 if hasattr(y, "shape"):
-                    gx = xp.where((x == 0) & ~xp.isnan(y), 0, grad * xp.log(y))
+                    gx = xp.where((x == 0) & (y <= 0), 0, grad * xp.log(y))
                 else:
-                    gx = grad * _log_number(y) if math.isnan(y) else \
-                        xp.where(x == 0, 0, grad * _log_number(y))
+                    gx = xp.where(x == 0, 0, grad * _log_number(y)) if y <= 0 else \
+                        grad * _log_number(y)
                 gx = sum_to(gx, x.shape)
             if ctx.needs_input_grad[1]:
                 gy = sum_to(grad * x / y, y.shape)

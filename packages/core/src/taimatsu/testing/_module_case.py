@@ -8,15 +8,15 @@ from ._comparison import assert_close_nan_equal as assert_close
 from ._comparison import to_numpy
 
 
-def _to_tm(value, requires_grad: bool):
+def _to_tm(value, requires_grad: bool, device="cpu"):
     import taimatsu
     if isinstance(value, np.ndarray):
-        t = taimatsu.tensor(value)
+        t = taimatsu.tensor(value, device=device)
         if requires_grad and value.dtype.kind in "fc":
             t.requires_grad_(True)
         return t
     if isinstance(value, (list, tuple)):
-        return type(value)(_to_tm(v, requires_grad) for v in value)
+        return type(value)(_to_tm(v, requires_grad, device) for v in value)
     return value
 
 
@@ -52,34 +52,39 @@ def load_torch_state(tm_module, torch_module) -> None:
 
 def check_module_parity(tm_module, torch_module, inputs, *, rtol: float = 1e-5,
                         atol: float = 1e-6, forward_kwargs: dict | None = None,
-                        train: bool = True, check_grads: bool = True, seed: int = 0):
+                        train: bool = True, check_grads: bool = True, seed: int = 0,
+                        device="cpu"):
     """Runs both modules on the same inputs and compares outputs, gradients and buffers.
 
     `inputs` is a numpy array or a list of them (other values pass through unchanged);
-    float arrays become inputs that require grad. Returns (ours, theirs) outputs.
+    float arrays become inputs that require grad. Our module and inputs live on `device`
+    (pass the `device` fixture), PyTorch's on the CPU. Returns (ours, theirs) outputs.
     """
     import torch
 
     import taimatsu
     load_torch_state(tm_module, torch_module)
+    tm_module.to(device)
     tm_module.train(train)
     torch_module.train(train)
     if isinstance(inputs, np.ndarray):
         inputs = [inputs]
     kwargs = forward_kwargs or {}
-    ours_in = [_to_tm(v, check_grads) for v in inputs]
+    ours_in = [_to_tm(v, check_grads, device) for v in inputs]
     theirs_in = [_to_torch(torch, v, check_grads) for v in inputs]
-    ours = tm_module(*ours_in, **{k: _to_tm(v, False) for k, v in kwargs.items()})
+    ours = tm_module(*ours_in, **{k: _to_tm(v, False, device) for k, v in kwargs.items()})
     theirs = torch_module(*theirs_in, **{k: _to_torch(torch, v, False)
                                          for k, v in kwargs.items()})
     ours_out, theirs_out = _leaves(ours, []), _leaves(theirs, [])
     assert len(ours_out) == len(theirs_out), "the modules return different structures"
+    wanted = taimatsu.device(device).type
+    assert all(t.device.type == wanted for t in ours_out), f"an output is not on {device}"
     for a, b in zip(ours_out, theirs_out):
         assert_close(a, b, rtol=rtol, atol=atol)
     _compare_buffers(tm_module, torch_module, rtol, atol)
     if check_grads:
         _compare_grads(tm_module, torch_module, ours_in, theirs_in, ours_out, theirs_out,
-                       rtol, atol, seed, taimatsu, torch)
+                       rtol, atol, seed, taimatsu, torch, device)
     return ours, theirs
 
 
@@ -94,7 +99,7 @@ def _compare_buffers(tm_module, torch_module, rtol, atol):
 
 
 def _compare_grads(tm_module, torch_module, ours_in, theirs_in, ours_out, theirs_out, rtol,
-                   atol, seed, taimatsu, torch):
+                   atol, seed, taimatsu, torch, device):
     rng = np.random.default_rng(seed)
     pairs = [(a, b) for a, b in zip(ours_out, theirs_out) if b.requires_grad]
     if not pairs:
@@ -109,7 +114,8 @@ def _compare_grads(tm_module, torch_module, ours_in, theirs_in, ours_out, theirs
     theirs_wrt = [t for t in _leaves(theirs_in, []) if t.requires_grad] + \
         [their_params[n] for n in names]
     g_ours = taimatsu.autograd.grad([a for a, _ in pairs], ours_wrt,
-                                    [taimatsu.tensor(s) for s in seeds], allow_unused=True)
+                                    [taimatsu.tensor(s, device=device) for s in seeds],
+                                    allow_unused=True)
     g_theirs = torch.autograd.grad([b for _, b in pairs], theirs_wrt,
                                    [torch.from_numpy(s) for s in seeds], allow_unused=True)
     labels = [f"input {i}" for i in range(len(ours_wrt) - len(names))] + names

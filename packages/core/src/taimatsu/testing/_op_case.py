@@ -1,8 +1,10 @@
 """The declarative op-test harness: describe an op once, get its tests generated.
 
 A case names the op, how to make its inputs, and its references (NumPy and/or PyTorch).
-`generate_tests` yields forward, non-contiguous, gradcheck and gradgradcheck tests;
-`generate_parity_tests` yields forward and gradient comparisons against PyTorch.
+`generate_tests` yields forward, non-contiguous, gradcheck and gradgradcheck tests; the
+forward test takes the `device` fixture, and on an accelerator compares the op's values (and,
+in a separate test, its gradients) with the CPU's. `generate_parity_tests` yields forward and
+gradient comparisons against PyTorch.
 """
 
 from __future__ import annotations
@@ -102,26 +104,29 @@ class OpCase:
             flags.append(isinstance(spec, Arg) and spec.differentiable(dtype))
         return flags
 
-    def tensors(self, dtype, requires_grad=False, noncontiguous=False):
-        """taimatsu arguments for `dtype` (leaf tensors that require grad if asked)."""
+    def tensors(self, dtype, requires_grad=False, noncontiguous=False, device="cpu"):
+        """taimatsu arguments for `dtype` on `device` (leaves that require grad if asked)."""
         from .._tensor import Tensor
         args = []
         for arr, diff in zip(self.arrays(dtype), self._grad_flags(dtype)):
             if isinstance(arr, np.ndarray):
                 data = _noncontiguous(arr) if noncontiguous else arr.copy()
-                t = Tensor._make(data)
+                t = _to_device(Tensor._make(data), device)
                 if requires_grad and diff:
                     t.requires_grad_(True)
                 args.append(t)
             else:
-                args.append(arr)
+                args.append(_to_device(arr, device))  # index tensors, lists of tensors
         return args
 
-    def run(self, args):
-        return self._op()(*args, **self.kwargs)
+    def run(self, args, device="cpu"):
+        return self._op()(*args, **_to_device(self.kwargs, device))
 
     # -- checks ---------------------------------------------------------------------------
-    def check_forward(self):
+    def check_forward(self, device="cpu"):
+        if device != "cpu":
+            self.check_device_forward(device)
+            return
         for dt in self.dtypes:
             result = self.run(self.tensors(dt))
             if self.numpy_op is not None:
@@ -134,6 +139,43 @@ class OpCase:
             expected = self.run(self.tensors(dt))
             actual = self.run(self.tensors(dt, noncontiguous=True))
             assert_close(_plain(actual), _plain(expected), rtol=self.rtol, atol=self.atol)
+
+    def check_device_forward(self, device):
+        """On `device` the op gives the CPU's values and dtypes, and its tensors live there."""
+        for dt in self.dtypes:
+            expected = self.run(self.tensors(dt))
+            actual = self.run(self.tensors(dt, device=device), device)
+            _assert_on_device(actual, device)
+            assert_close(_plain(_to_cpu(actual)), _plain(expected), rtol=self.rtol,
+                         atol=self.atol, check_dtype=True)
+
+    def check_device_backward(self, device):
+        """On `device` backward gives the CPU's gradients (same seeds for the outputs)."""
+        dt = _grad_dtype(self.dtypes)
+        expected, actual = self._seeded_grads(dt, "cpu"), self._seeded_grads(dt, device)
+        assert actual is not None or expected is None, f"no output requires grad on {device}"
+        if expected is None:
+            return
+        assert len(actual) == len(expected)
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            if a is None or e is None:
+                assert a is e, f"gradient {i}: {a is not None} on {device}, {e is not None} on cpu"
+                continue
+            assert_close(a, e, rtol=self.rtol or 1e-6, atol=self.atol or 1e-6)
+
+    def _seeded_grads(self, dtype, device):
+        """Gradients (on the CPU) of the op's float outputs at fixed random output grads."""
+        import taimatsu
+        args = self.tensors(dtype, requires_grad=True, device=device)
+        outs = [o for o in _float_outputs(self.run(args, device)) if o.requires_grad]
+        if not outs:
+            return None
+        rng = np.random.default_rng(1)
+        seeds = [taimatsu.tensor(rng.standard_normal(tuple(o.shape)).astype(o.dtype.np),
+                                 device=device) for o in outs]
+        wrt = [a for a in args if getattr(a, "_rg", False)]
+        grads = taimatsu.autograd.grad(outs, wrt, seeds, allow_unused=True)
+        return [None if g is None else g.detach().cpu() for g in grads]
 
     def _diff_call(self, dtype):
         from ..autograd import gradcheck  # noqa: F401
@@ -229,6 +271,46 @@ def _noncontiguous(arr: np.ndarray) -> np.ndarray:
     return view
 
 
+def _to_device(value, device):
+    """Tensors (also in lists, tuples and dict values) moved to `device`; the rest as is."""
+    from .._tensor import Tensor
+    if device == "cpu":
+        return value  # the inputs are made on the CPU: nothing to move
+    if isinstance(value, Tensor):
+        return value.to(device)
+    if isinstance(value, dict):
+        return {k: _to_device(v, device) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Tensor) for v in value):
+        return type(value)(_to_device(v, device) for v in value)
+    return value
+
+
+def _tensors_in(x):
+    from .._tensor import Tensor
+    if isinstance(x, Tensor):
+        return [x]
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _tensors_in(v)]
+    return []
+
+
+def _assert_on_device(result, device):
+    from .._device import to_device
+    want = to_device(device).type
+    for i, t in enumerate(_tensors_in(result)):
+        assert t.device.type == want, f"output tensor {i} is on {t.device}, not {want}"
+
+
+def _to_cpu(x):
+    """Tensors (also nested in tuples and lists) copied to the CPU for comparison."""
+    from .._tensor import Tensor
+    if isinstance(x, Tensor):
+        return x.detach().cpu()
+    if isinstance(x, (tuple, list)):
+        return [_to_cpu(v) for v in x]
+    return x
+
+
 def _plain(x):
     """Tensors/arrays/namedtuples -> nested lists of numpy arrays for comparison."""
     if isinstance(x, (tuple, list)):
@@ -304,8 +386,8 @@ def generate_tests(cases) -> dict:
     tests = {}
 
     @pytest.mark.parametrize("case", cases, ids=ids)
-    def test_forward(case):
-        case.check_forward()
+    def test_forward(case, device):
+        case.check_forward(device)
     tests["test_forward"] = test_forward
 
     nc = [c for c in cases if c.noncontiguous]
@@ -321,6 +403,15 @@ def generate_tests(cases) -> dict:
         def test_gradcheck(case):
             case.check_gradcheck()
         tests["test_gradcheck"] = test_gradcheck
+
+        # gradcheck's float64 finite differences stay on the CPU; on an accelerator one
+        # backward pass is compared with the CPU's instead.
+        @pytest.mark.parametrize("case", g, ids=_unique_ids(g))
+        def test_backward_on_device(case, device):
+            if device == "cpu":
+                pytest.skip("compares an accelerator's gradients with the CPU's")
+            case.check_device_backward(device)
+        tests["test_backward_on_device"] = test_backward_on_device
 
     gg = [c for c in cases if c.grad and c.gradgrad]
     if gg:

@@ -298,14 +298,17 @@ SEARCH = [
     OpCase("searchsorted[rows-right]", op=taimatsu.searchsorted, torch_op="searchsorted",
            inputs=[Arg((2, 5), fn=_sorted), (2, 3)], kwargs=dict(right=True), **NO_GRAD),
     OpCase("searchsorted[sorter-int32]", **_both(lambda m, v: m.searchsorted(
-        m.tensor(UNSORTED), v, sorter=m.tensor(np.argsort(UNSORTED)), side="right",
+        m.tensor(UNSORTED, device=v.device), v,
+        sorter=m.tensor(np.argsort(UNSORTED), device=v.device), side="right",
         out_int32=True)), inputs=[(4,)], **NO_GRAD),
     OpCase("searchsorted[scalar]", **_both(lambda m, s: m.searchsorted(s, 0.25)),
            inputs=[Arg((5,), fn=_sorted)], **NO_GRAD),
-    OpCase("bucketize", **_both(lambda m, v: m.bucketize(v, m.tensor([-0.5, 0.0, 0.5]))),
+    OpCase("bucketize", **_both(lambda m, v: m.bucketize(
+        v, m.tensor([-0.5, 0.0, 0.5], device=v.device))),
            inputs=[(3, 4)], **NO_GRAD),
     OpCase("bucketize[right]",
-           **_both(lambda m, v: m.bucketize(v, m.tensor([-0.5, 0.0, 0.5]), right=True)),
+           **_both(lambda m, v: m.bucketize(v, m.tensor([-0.5, 0.0, 0.5], device=v.device),
+                                            right=True)),
            inputs=[(5,)], **NO_GRAD),
 ]
 

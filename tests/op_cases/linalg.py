@@ -243,7 +243,7 @@ CASES = [
            numpy_op=lambda a: tuple(np.linalg.qr(a)), dtypes=COMPLEX),
     OpCase("linalg.svd[invariants]", **both(_svd_invariants), inputs=[TALL]),
     OpCase("linalg.svd[invariants-wide-batched]", **both(_svd_invariants),
-           inputs=[Arg((2, 3, 4), fn=separated_spectrum)]),
+           inputs=[Arg((2, 3, 4), fn=separated_spectrum)], rtol=1e-5),  # cuSOLVER vs LAPACK
     OpCase("linalg.svd[invariants-full]", **both(
         lambda lib, a: _svd_invariants(lib, a, full_matrices=True)), inputs=[WIDE]),
     OpCase("linalg.svd[invariants-complex]", **both(_svd_invariants), inputs=[TALL],

@@ -22,7 +22,7 @@ from .. import backend
 from .._tensor import Tensor, _type_name
 from ..autograd import grad_mode
 from ..autograd.node import Function
-from ._util import broadcast_shapes_or_raise, cast, finish, method, sum_to, wrap_dim
+from ._util import broadcast_shapes_or_raise, cast, check_device, finish, method, sum_to, wrap_dim
 from .inplace import _legacy, apply_inplace, inplace_variant
 
 __all__ = ["gather", "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add",
@@ -1328,6 +1328,7 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
                  right: bool = False, side=None, out=None, sorter=None) -> Tensor:
     """Where `input` values would go in the innermost dim of sorted_sequence to keep it sorted."""
     side = _side(right, side)
+    check_device(sorted_sequence, input, sorter)
     seq = sorted_sequence._data
     xp = backend.of(seq)
     if seq.ndim == 0:

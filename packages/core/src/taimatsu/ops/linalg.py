@@ -14,6 +14,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import backend
 from .._tensor import Tensor
+from ..amp._state import hook as _autocast
 from ..autograd.node import Function
 from ._util import check_device, finish, method, sum_to, wrap_dim
 from .arithmetic import _conj
@@ -243,6 +244,8 @@ def _sparse_ops():
 @method()
 def matmul(input, other, *, out=None) -> Tensor:
     """Matrix product with torch.matmul's 1-D/2-D/batched broadcasting rules."""
+    if _autocast.on and (policy := _autocast.policy("matmul", input)):
+        return policy(matmul, input, other, out=out)
     if type(input) is not Tensor or type(other) is not Tensor:
         _check_tensors("matmul", input, other)
         if input.is_sparse or other.is_sparse:
@@ -275,6 +278,8 @@ def _check_bmm_shapes(input, mat2) -> None:
 @method()
 def mm(input, mat2, *, out=None) -> Tensor:
     """2-D matrix product (no broadcasting)."""
+    if _autocast.on and (policy := _autocast.policy("mm", input)):
+        return policy(mm, input, mat2, out=out)
     _check_tensors("mm", input, mat2)
     if input.is_sparse or mat2.is_sparse:
         return _sparse_ops().mm(input, mat2, out=out)
@@ -292,6 +297,8 @@ def mm(input, mat2, *, out=None) -> Tensor:
 @method()
 def bmm(input, mat2, *, out=None) -> Tensor:
     """Batched 3-D matrix product (no broadcasting)."""
+    if _autocast.on and (policy := _autocast.policy("bmm", input)):
+        return policy(bmm, input, mat2, out=out)
     _check_tensors("bmm", input, mat2)
     if input.is_sparse or mat2.is_sparse:
         return _sparse_ops().bmm(input, mat2, out=out)
@@ -306,6 +313,8 @@ def bmm(input, mat2, *, out=None) -> Tensor:
 @method()
 def mv(input, vec, *, out=None) -> Tensor:
     """Matrix-vector product."""
+    if _autocast.on and (policy := _autocast.policy("mv", input)):
+        return policy(mv, input, vec, out=out)
     if input.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.ndim}, "
                            f"{vec.ndim}")
@@ -333,6 +342,8 @@ def _check_vectors(name, a, b):
 @method()
 def dot(input, tensor, *, out=None) -> Tensor:
     """Inner product of two 1-D tensors (no conjugation)."""
+    if _autocast.on and (policy := _autocast.policy("dot", input)):
+        return policy(dot, input, tensor, out=out)
     _check_vectors("dot", input, tensor)
     return finish(Dot.apply(input, tensor), out)
 
@@ -340,6 +351,8 @@ def dot(input, tensor, *, out=None) -> Tensor:
 @method()
 def vdot(input, other, *, out=None) -> Tensor:
     """Inner product of two 1-D tensors, conjugating the first."""
+    if _autocast.on and (policy := _autocast.policy("vdot", input)):
+        return policy(vdot, input, other, out=out)
     _check_vectors("vdot", input, other)
     return finish(Vdot.apply(input, other), out)
 
@@ -451,6 +464,8 @@ def _add_product(input, m1, m2, beta, alpha, kind, target, out):
 @method()
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (mat1 @ mat2)."""
+    if _autocast.on and (policy := _autocast.policy("addmm", input)):
+        return policy(addmm, input, mat1, mat2, beta=beta, alpha=alpha, out=out)
     if input.is_sparse or mat1.is_sparse or mat2.is_sparse:
         return _sparse_ops().addmm(input, mat1, mat2, beta=beta, alpha=alpha, out=out)
     if mat1.ndim != 2:
@@ -466,6 +481,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None) -> Tensor:
 @method()
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * (mat @ vec)."""
+    if _autocast.on and (policy := _autocast.policy("addmv", input)):
+        return policy(addmv, input, mat, vec, beta=beta, alpha=alpha, out=out)
     if mat.ndim != 2 or vec.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got {input.ndim}, {mat.ndim}, "
                            f"{vec.ndim}")
@@ -488,6 +505,8 @@ def _check_batches(b1, b2):
 @method()
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * bmm(batch1, batch2)."""
+    if _autocast.on and (policy := _autocast.policy("baddbmm", input)):
+        return policy(baddbmm, input, batch1, batch2, beta=beta, alpha=alpha, out=out)
     _check_batches(batch1, batch2)
     target = (batch1.shape[0], batch1.shape[1], batch2.shape[2])
     return _add_product(input, batch1, batch2, beta, alpha, "bmm", target, out)
@@ -496,6 +515,8 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
 @method()
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * sum_i(batch1[i] @ batch2[i])."""
+    if _autocast.on and (policy := _autocast.policy("addbmm", input)):
+        return policy(addbmm, input, batch1, batch2, beta=beta, alpha=alpha, out=out)
     _check_batches(batch1, batch2)
     target = (batch1.shape[1], batch2.shape[2])
     return _add_product(input, batch1, batch2, beta, alpha, "addbmm", target, out)
@@ -504,6 +525,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None) -> Tensor:
 @method()
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None) -> Tensor:
     """beta * input + alpha * outer(vec1, vec2)."""
+    if _autocast.on and (policy := _autocast.policy("addr", input)):
+        return policy(addr, input, vec1, vec2, beta=beta, alpha=alpha, out=out)
     for name, v in (("vec1", vec1), ("vec2", vec2)):
         if v.ndim != 1:
             raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.ndim}-D")
@@ -666,6 +689,8 @@ def _einsum_sublist(args):
 
 def einsum(equation, *operands) -> Tensor:
     """Einstein summation, e.g. einsum("bij,bjk->bik", a, b)."""
+    if _autocast.on and (policy := _autocast.policy("einsum", operands)):
+        return policy(einsum, equation, *operands)
     if not isinstance(equation, str):
         equation, operands = _einsum_sublist((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -689,6 +714,8 @@ def _promoted(a: Tensor, b: Tensor):
 
 def tensordot(a, b, dims=2, out=None) -> Tensor:
     """Sums the products of a's and b's elements over the given dims."""
+    if _autocast.on and (policy := _autocast.policy("tensordot", a)):
+        return policy(tensordot, a, b, dims, out=out)
     if isinstance(dims, (int, np.integer)):
         if dims < 0:
             raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
@@ -725,6 +752,8 @@ def tensordot(a, b, dims=2, out=None) -> Tensor:
 @method()
 def inner(input, other, *, out=None) -> Tensor:
     """Dot product over the last dims (input * other when either is 0-d)."""
+    if _autocast.on and (policy := _autocast.policy("inner", input)):
+        return policy(inner, input, other, out=out)
     if input.ndim == 0 or other.ndim == 0:
         return finish(input * other, out)
     if input.shape[-1] != other.shape[-1]:
@@ -823,6 +852,8 @@ def _cross_any(a, b, dim):
 
 def linalg_cross(input, other, *, dim=-1, out=None) -> Tensor:
     """torch.linalg.cross: cross product along `dim` (default -1), broadcasting."""
+    if _autocast.on and (policy := _autocast.policy("linalg_cross", input)):
+        return policy(linalg_cross, input, other, dim=dim, out=out)
     from ._util import broadcast_shapes_or_raise
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
@@ -840,6 +871,8 @@ def linalg_cross(input, other, *, dim=-1, out=None) -> Tensor:
 @method()
 def cross(input, other, dim=None, *, out=None) -> Tensor:
     """Cross product along `dim`; without one, the first dim of size 3 (as torch)."""
+    if _autocast.on and (policy := _autocast.policy("cross", input)):
+        return policy(cross, input, other, dim, out=out)
     if dim is None:
         from ._util import broadcast_shapes_or_raise
         shape = broadcast_shapes_or_raise(tuple(input.shape), tuple(other.shape))
@@ -865,6 +898,8 @@ class Trace(Function):
 @method()
 def trace(input) -> Tensor:
     """Sum of the main diagonal of a 2-D tensor."""
+    if _autocast.on and (policy := _autocast.policy("trace", input)):
+        return policy(trace, input)
     if input.ndim != 2:
         raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {input.ndim}")
     return Trace.apply(input)
@@ -922,6 +957,8 @@ def _chain(tensors):
 
 def chain_matmul(*matrices, out=None) -> Tensor:
     """Product of 2-D matrices in the cheapest order (deprecated in torch: multi_dot)."""
+    if _autocast.on and (policy := _autocast.policy("chain_matmul", matrices)):
+        return policy(chain_matmul, *matrices, out=out)
     if len(matrices) == 1:
         if matrices[0].ndim != 2:
             raise RuntimeError(f"chain_matmul(): Expected 2D, got {matrices[0].ndim}D")
@@ -934,6 +971,8 @@ def chain_matmul(*matrices, out=None) -> Tensor:
 
 def multi_dot(tensors, *, out=None) -> Tensor:
     """torch.linalg.multi_dot: a chain of matmuls; 1-D ends are row/column vectors."""
+    if _autocast.on and (policy := _autocast.policy("linalg_multi_dot", tensors)):
+        return policy(multi_dot, tensors, out=out)
     return finish(_multi_dot("multi_dot", tensors), out)
 
 
@@ -1104,7 +1143,7 @@ class Solve(Function):
         xp = backend.of(a)
         A, B = _solve_operands(xp, a, b, left, vector)
         try:
-            x = xp.linalg.solve(A, B)
+            x = _solve(xp, A, B)
         except np.linalg.LinAlgError:
             raise _linalg_error("torch.linalg.solve: The solver failed because the input "
                                 "matrix is singular.") from None
@@ -1122,7 +1161,7 @@ class Solve(Function):
         # work in the left, matrix form A X = B; transpose/unsqueeze back at the end
         A, X = _solve_operands(xp, a, x, left, vector)
         _, G = _solve_operands(xp, a, grad, left, vector)
-        gB = xp.linalg.solve(_mH(xp, A), G)
+        gB = _solve(xp, _mH(xp, A), G)
         ga = gb = None
         if ctx.needs_input_grad[0]:
             gA = -xp.matmul(gB, _mH(xp, X))
@@ -1131,6 +1170,15 @@ class Solve(Function):
             gb = gB[..., 0] if vector else (gB if left else xp.swapaxes(gB, -1, -2))
             gb = sum_to(gb, b_shape)
         return ga, gb
+
+
+def _solve(xp, A, B):
+    """xp.linalg.solve with NumPy's broadcasting of the batch dims (CuPy wants them equal)."""
+    if xp is not np and A.shape[:-2] != B.shape[:-2]:
+        batch = tuple(np.broadcast_shapes(A.shape[:-2], B.shape[:-2]))
+        A = xp.broadcast_to(A, batch + tuple(A.shape[-2:]))
+        B = xp.broadcast_to(B, batch + tuple(B.shape[-2:]))
+    return xp.linalg.solve(A, B)
 
 
 def _solve_operands(xp, a, b, left, vector):

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import backend
 from .._tensor import Tensor
+from ..amp._state import hook as _autocast
 from ..autograd.node import Function, as_array
 from ._util import (
     cast,
@@ -360,7 +361,8 @@ def _special_array(name: str, x, n: int | None = None):
     """A special function on a float array, in that array's dtype, on its device."""
     if backend.is_cuda_array(x):
         import cupyx.scipy.special as cs
-        out = cs.polygamma(n, x) if name == "polygamma" else getattr(cs, _CUPY_SPECIAL[name])(x)
+        out = (cs.polygamma(backend.cupy().asarray(n), x) if name == "polygamma"  # no int n
+               else getattr(cs, _CUPY_SPECIAL[name])(x))
         return out.astype(x.dtype, copy=False)
     fast = _scipy_special(name) if x.dtype in (np.float32, np.float64) else None
     if fast is not None:  # SciPy's compiled kernels, ~20x faster, when it is installed
@@ -1039,6 +1041,8 @@ def _float_unary(name: str, op, doc: str, *, complex_error: type | None = None):
     complex_error: the exception type raised for complex input, None if it is supported.
     """
     def fn(input: Tensor, *, out: Tensor | None = None) -> Tensor:
+        if _autocast.on and (policy := _autocast.policy(name, input)):
+            return policy(fn, input, out=out)
         _check_tensor(name, input)
         if complex_error is not None and input.dtype.is_complex:
             if complex_error is RuntimeError:
@@ -1271,6 +1275,8 @@ fmin = _pick("fmin", Fmin, "Elementwise minimum that ignores nan (nan only if bo
 @method("atan2", "arctan2")
 def atan2(input: Tensor, other: Tensor, *, out: Tensor | None = None) -> Tensor:
     """The angle of the point (other, input): atan(input / other) in the right quadrant."""
+    if _autocast.on and (policy := _autocast.policy("atan2", input)):
+        return policy(atan2, input, other, out=out)
     a, b = _binary_tensors("atan2", input, other, floating=True)
     _reject_complex("atan2", a)
     return finish(Atan2.apply(a, b), out)
@@ -1344,6 +1350,8 @@ def _three_way(fname: str, input, tensor1, tensor2, value):
 def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1,
             out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 * tensor2 (broadcasting)."""
+    if _autocast.on and (policy := _autocast.policy("addcmul", input)):
+        return policy(addcmul, input, tensor1, tensor2, value=value, out=out)
     x, t1, t2, value = _three_way("addcmul", input, tensor1, tensor2, value)
     return finish(Addcmul.apply(x, t1, t2, value=value), out)
 
@@ -1352,6 +1360,8 @@ def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1,
 def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1,
             out: Tensor | None = None) -> Tensor:
     """input + value * tensor1 / tensor2 (broadcasting)."""
+    if _autocast.on and (policy := _autocast.policy("addcdiv", input)):
+        return policy(addcdiv, input, tensor1, tensor2, value=value, out=out)
     if isinstance(tensor1, Tensor) and isinstance(tensor2, Tensor) and \
             tensor1.dtype._kind < 2 and tensor2.dtype._kind < 2:
         raise RuntimeError(

@@ -123,6 +123,16 @@ from .sparse import sparse_coo_tensor, spmm  # noqa: E402
 from ._legacy_tensors import *  # noqa: E402,F401,F403  [legacy] FloatTensor, LongTensor, ...
 from . import onnx  # noqa: E402  [onnx]
 from . import random  # noqa: E402
+from . import amp, cpu  # noqa: E402  [amp] mixed precision; torch.cpu's device-agnostic API
+from .amp import autocast  # noqa: E402
+from .amp._state import (autocast_decrement_nesting, autocast_increment_nesting,  # noqa: E402
+                         clear_autocast_cache, get_autocast_cpu_dtype, get_autocast_dtype,
+                         get_autocast_gpu_dtype, is_autocast_cache_enabled,
+                         is_autocast_cpu_enabled, is_autocast_enabled,
+                         set_autocast_cache_enabled, set_autocast_cpu_dtype,
+                         set_autocast_cpu_enabled, set_autocast_dtype, set_autocast_enabled,
+                         set_autocast_gpu_dtype)
+from .cuda import amp as _cuda_amp  # noqa: E402,F401  (makes taimatsu.cuda.amp an attribute)
 from . import special  # noqa: E402
 from ._compile import compile  # noqa: E402,A001
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ..amp._state import hook as _autocast
 from ..autograd.node import Function
 from ._util import cast, check_device, finish, method, result_dtype, sum_to
 from .inplace import inplace_variant
@@ -416,6 +417,8 @@ def fmod(input, other, *, out=None) -> Tensor:
 @method()
 def pow(input, exponent, *, out=None) -> Tensor:
     """input ** exponent; either may be a Python number."""
+    if _autocast.on and (policy := _autocast.policy("pow", (input, exponent))):
+        return policy(pow, input, exponent, out=out)
     a, b = promote(input, exponent)
     if isinstance(a, Tensor) and a.dtype._kind == 1 and not isinstance(b, Tensor) and b < 0:
         raise RuntimeError("Integers to negative integer powers are not allowed.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .. import _dtype as D
 from .._tensor import Tensor
+from ..amp._state import hook as _autocast
 from ..autograd.node import Function
 from ._util import cast, check_device, finish, wrap_dim
 from .shape import Split, Unbind, _run, _split_bounds, atleast_1d, atleast_2d, atleast_3d, reshape
@@ -95,6 +96,8 @@ def _check_cat(tensors: list, dim: int) -> int:
 
 def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Joins tensors along an existing dim."""
+    if _autocast.on and (policy := _autocast.policy("cat", tensors)):
+        return policy(cat, tensors, dim, out=out)
     tensors = _tensor_seq("cat", tensors)
     if not tensors:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
@@ -108,6 +111,8 @@ concat = concatenate = cat
 
 def stack(tensors, dim: int = 0, *, out=None) -> Tensor:
     """Joins equally shaped tensors along a new dim."""
+    if _autocast.on and (policy := _autocast.policy("stack", tensors)):
+        return policy(stack, tensors, dim, out=out)
     tensors = _tensor_seq("stack", tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")

@@ -852,8 +852,6 @@ def _cross_any(a, b, dim):
 
 def linalg_cross(input, other, *, dim=-1, out=None) -> Tensor:
     """torch.linalg.cross: cross product along `dim` (default -1), broadcasting."""
-    if _autocast.on and (policy := _autocast.policy("linalg_cross", input)):
-        return policy(linalg_cross, input, other, dim=dim, out=out)
     from ._util import broadcast_shapes_or_raise
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")

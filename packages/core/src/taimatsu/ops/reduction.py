@@ -17,6 +17,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import backend
 from .._tensor import Tensor
+from ..amp._state import hook as _autocast
 from ..autograd.node import Function, as_array
 from ._util import cast, finish, method, wrap_dim, wrap_dims
 
@@ -328,6 +329,8 @@ def _sum_dtype(input: Tensor, dtype):
 @method()
 def sum(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Sum of the elements over `dim` (all when None); ints and bools give int64."""
+    if _autocast.on and (policy := _autocast.policy("sum", input)):
+        return policy(sum, input, dim, keepdim, dtype=dtype, out=out)
     axes = reduce_axes(dim, input.ndim)
     np_dtype = _sum_dtype(input, dtype)
     if np_dtype is None:
@@ -436,6 +439,8 @@ def _products_of_others(xp, x):
 @method()
 def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None, out=None) -> Tensor:
     """Product of the elements (over one `dim` when given); ints and bools give int64."""
+    if _autocast.on and (policy := _autocast.policy("prod", input)):
+        return policy(prod, input, dim, keepdim, dtype=dtype, out=out)
     if dim is not None and not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
     np_dtype = _sum_dtype(input, dtype)
@@ -869,6 +874,8 @@ class NuclearNorm(Function):
 def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None,
          dtype=None) -> Tensor:
     """Vector p-norm over `dim` (all when None), Frobenius ('fro') or nuclear ('nuc')."""
+    if _autocast.on and (policy := _autocast.policy("norm", input)):
+        return policy(norm, input, p, dim, keepdim, out=out, dtype=dtype)
     if dtype is not None:
         input = cast(input, D.to_dtype(dtype))
     if input.dtype._kind < 2:
@@ -948,6 +955,8 @@ class Logsumexp(Function):
 @method()
 def logsumexp(input: Tensor, dim, keepdim: bool = False, *, out=None) -> Tensor:
     """log(sum(exp(input))) over `dim`, computed without overflow."""
+    if _autocast.on and (policy := _autocast.policy("logsumexp", input)):
+        return policy(logsumexp, input, dim, keepdim, out=out)
     if input.dtype._kind < 2:
         input = cast(input, D.get_default_dtype())
     axes = reduce_axes(dim, input.ndim)

@@ -9,6 +9,7 @@ import numpy as np
 from .. import _dtype as D
 from .. import backend
 from .._tensor import Tensor
+from ..amp._state import hook as _autocast
 from ..autograd.node import Function
 from ._util import finish, method, wrap_dim
 from .inplace import apply_inplace
@@ -137,6 +138,8 @@ def _scan_dtype(input: Tensor, dtype):
 @method()
 def cumsum(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
     """Running sum along `dim`."""
+    if _autocast.on and (policy := _autocast.policy("cumsum", input)):
+        return policy(cumsum, input, dim, dtype=dtype, out=out)
     axis = wrap_dim(dim, input.ndim)
     return finish(Cumsum.apply(input, axis=axis, np_dtype=_scan_dtype(input, dtype)), out)
 
@@ -144,6 +147,8 @@ def cumsum(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
 @method()
 def cumprod(input: Tensor, dim: int, *, dtype=None, out=None) -> Tensor:
     """Running product along `dim` (gradient exact with zeros in the input)."""
+    if _autocast.on and (policy := _autocast.policy("cumprod", input)):
+        return policy(cumprod, input, dim, dtype=dtype, out=out)
     axis = wrap_dim(dim, input.ndim)
     return finish(Cumprod.apply(input, axis=axis, np_dtype=_scan_dtype(input, dtype)), out)
 

@@ -18,6 +18,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import backend
 from ..._tensor import Tensor, _wrap_dim
+from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function, as_array
 from ...ops._util import method, sum_to
@@ -522,6 +523,8 @@ def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
 @method()
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     """leaky_relu with a learned slope: one for all channels or one per channel (dim 1)."""
+    if _autocast.on and (policy := _autocast.policy("prelu", input)):
+        return policy(prelu, input, weight)
     _check_tensor("prelu", input)
     if weight.ndim > 1:
         raise RuntimeError("prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
@@ -618,6 +621,8 @@ def softsign(input: Tensor) -> Tensor:
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """log(1 + exp(beta * input)) / beta, and input itself where beta * input > threshold."""
+    if _autocast.on and (policy := _autocast.policy("softplus", input)):
+        return policy(softplus, input, beta, threshold)
     _check_tensor("softplus", input)
     _require_float("softplus_cpu", input)
     return Softplus.apply(input, beta, threshold)
@@ -675,6 +680,8 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 
     dtype: cast the input to this dtype first (e.g. to avoid half-precision overflow).
     """
+    if _autocast.on and (policy := _autocast.policy("softmax", input)):
+        return policy(softmax, input, dim, _stacklevel, dtype=dtype)
     _check_tensor("softmax", input)
     if dim is None:
         dim = _softmax_dim("softmax", input.ndim, _stacklevel)
@@ -684,6 +691,8 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
             dtype=None) -> Tensor:
     """softmax(-input) along dim."""
+    if _autocast.on and (policy := _autocast.policy("softmin", input)):
+        return policy(softmin, input, dim, _stacklevel, dtype=dtype)
     _check_tensor("softmin", input)
     if dim is None:
         dim = _softmax_dim("softmin", input.ndim, _stacklevel)
@@ -695,6 +704,8 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype=None) -> Tensor:
     """log(softmax(input)) along dim, computed without forming softmax."""
+    if _autocast.on and (policy := _autocast.policy("log_softmax", input)):
+        return policy(log_softmax, input, dim, _stacklevel, dtype=dtype)
     _check_tensor("log_softmax", input)
     if dim is None:
         dim = _softmax_dim("log_softmax", input.ndim, _stacklevel)
@@ -702,10 +713,14 @@ def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 
 
 def _softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
+    if _autocast.on and (policy := _autocast.policy("softmax", self)):
+        return policy(_softmax_method, self, dim, dtype=dtype)
     return _softmax_call(Softmax, "softmax", self, dim, dtype)
 
 
 def _log_softmax_method(self: Tensor, dim: int, dtype=None) -> Tensor:
+    if _autocast.on and (policy := _autocast.policy("log_softmax", self)):
+        return policy(_log_softmax_method, self, dim, dtype=dtype)
     return _softmax_call(LogSoftmax, "log_softmax", self, dim, dtype)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ..._tensor import Tensor
+from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function
 from ...ops._util import sum_to
@@ -224,6 +225,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         scale: defaults to 1 / sqrt(E)
         enable_gqa: key/value may have fewer heads (dim -3) than query, dividing it
     """
+    if _autocast.on and (policy := _autocast.policy("scaled_dot_product_attention", query)):
+        return policy(scaled_dot_product_attention, query, key, value, attn_mask, dropout_p,
+                      is_causal, scale, enable_gqa)
     _check_sdpa_inputs(query, key, value, attn_mask)
     if is_causal:
         if attn_mask is not None:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ... import backend
 from ..._tensor import Tensor
+from ...amp._state import hook as _autocast
 from ...autograd.node import Function
 from . import _winograd
 
@@ -590,22 +591,31 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """1-D convolution over (N, C, L) or (C, L) input."""
+    if _autocast.on and (policy := _autocast.policy("conv1d", input)):
+        return policy(conv1d, input, weight, bias, stride, padding, dilation, groups)
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """2-D convolution over (N, C, H, W) or (C, H, W) input."""
+    if _autocast.on and (policy := _autocast.policy("conv2d", input)):
+        return policy(conv2d, input, weight, bias, stride, padding, dilation, groups)
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2)
 
 
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
     """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
+    if _autocast.on and (policy := _autocast.policy("conv3d", input)):
+        return policy(conv3d, input, weight, bias, stride, padding, dilation, groups)
     return _conv(input, weight, bias, stride, padding, dilation, groups, 3)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1) -> Tensor:
     """1-D transposed convolution (the gradient of conv1d with respect to its input)."""
+    if _autocast.on and (policy := _autocast.policy("conv_transpose1d", input)):
+        return policy(conv_transpose1d, input, weight, bias, stride, padding, output_padding,
+                      groups, dilation)
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 1)
 
@@ -613,6 +623,9 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1) -> Tensor:
     """2-D transposed convolution (the gradient of conv2d with respect to its input)."""
+    if _autocast.on and (policy := _autocast.policy("conv_transpose2d", input)):
+        return policy(conv_transpose2d, input, weight, bias, stride, padding, output_padding,
+                      groups, dilation)
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 2)
 
@@ -620,5 +633,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
                      groups=1, dilation=1) -> Tensor:
     """3-D transposed convolution (the gradient of conv3d with respect to its input)."""
+    if _autocast.on and (policy := _autocast.policy("conv_transpose3d", input)):
+        return policy(conv_transpose3d, input, weight, bias, stride, padding, output_padding,
+                      groups, dilation)
     return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups,
                            dilation, 3)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ... import backend
 from ..._tensor import Tensor
+from ...amp._state import hook as _autocast
 from ...autograd.node import Function
 from ...linalg import vector_norm
 from ...ops._util import broadcast_shapes_or_raise, result_dtype, wrap_dim
@@ -30,6 +31,8 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     As torch, each input is divided by its clamped norm before the dot product: no
     product of two large norms to overflow, and no quotient far outside [-1, 1].
     """
+    if _autocast.on and (policy := _autocast.policy("cosine_similarity", x1)):
+        return policy(cosine_similarity, x1, x2, dim, eps)
     dt = result_dtype(x1, x2)
     if not dt.is_floating_point:
         raise RuntimeError("expected common dtype to be floating point, yet common dtype is "
@@ -53,6 +56,8 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The p-norm distance of every pair of rows i < j of a 2D input, row-major."""
+    if _autocast.on and (policy := _autocast.policy("pdist", input)):
+        return policy(pdist, input, p)
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
     if not input.dtype.is_floating_point:
@@ -114,6 +119,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
     slightly less exact for near points) when compute_mode asks for it, or by default
     when P or R exceeds 25, as torch.
     """
+    if _autocast.on and (policy := _autocast.policy("cdist", x1)):
+        return policy(cdist, x1, x2, p, compute_mode)
     if compute_mode not in _COMPUTE_MODES:
         raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
     _check_cdist(x1, x2, p)

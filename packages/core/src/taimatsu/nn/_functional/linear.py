@@ -8,6 +8,7 @@ arrays it needs, so a Linear layer costs exactly its three GEMMs and a bias redu
 from __future__ import annotations
 
 from ..._tensor import Tensor
+from ...amp._state import hook as _autocast
 from ...autograd.node import Function
 from ...ops._util import sum_to
 from ...ops.linalg import _LOW_PRECISION, _mm, matmul
@@ -116,6 +117,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Shape: input (*, in_features), weight (out_features, in_features),
     bias (out_features) -> (*, out_features).
     """
+    if _autocast.on and (policy := _autocast.policy("linear", input)):
+        return policy(linear, input, weight, bias)
     # one cheap test on the arrays for the common case; the full check explains failures
     try:
         x, w = input._data, weight._data
@@ -139,6 +142,8 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
 
     Shape: input1 (*, in1), input2 (*, in2), weight (out, in1, in2), bias (out) -> (*, out).
     """
+    if _autocast.on and (policy := _autocast.policy("bilinear", input1)):
+        return policy(bilinear, input1, input2, weight, bias)
     from ...ops.linalg import einsum
     if input1.ndim != input2.ndim:
         raise RuntimeError("bilinear(): input dimensions do not match: got "

@@ -21,6 +21,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import backend
 from ..._tensor import Tensor
+from ...amp._state import hook as _autocast
 from ...autograd import grad_mode
 from ...autograd.node import Function
 from ...ops.creation import ones_like
@@ -115,6 +116,8 @@ def _weighted_elementwise(loss: Tensor, input: Tensor, weight, reduction: str) -
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """|input - target|, reduced; with `weight`, a weighted sum (mean: over the weights)."""
+    if _autocast.on and (policy := _autocast.policy("l1_loss", input)):
+        return policy(l1_loss, input, target, size_average, reduce, reduction, weight)
     _warn_size_mismatch(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     loss = (input - target).abs()
@@ -127,6 +130,8 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
              reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """(input - target)^2, reduced; with `weight`, a weighted sum (mean: over the weights)."""
+    if _autocast.on and (policy := _autocast.policy("mse_loss", input)):
+        return policy(mse_loss, input, target, size_average, reduce, reduction, weight)
     _warn_size_mismatch(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     diff = input - target
@@ -137,6 +142,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
                weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere (d = input - target)."""
+    if _autocast.on and (policy := _autocast.policy("huber_loss", input)):
+        return policy(huber_loss, input, target, reduction, delta, weight)
     _warn_size_mismatch(input, target)
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
@@ -154,6 +161,8 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                    reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere; beta = 0 is l1_loss."""
+    if _autocast.on and (policy := _autocast.policy("smooth_l1_loss", input)):
+        return policy(smooth_l1_loss, input, target, size_average, reduce, reduction, beta)
     _warn_size_mismatch(input, target)
     reduction = _reduction(size_average, reduce, reduction)
     if beta < 0:
@@ -388,6 +397,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     """The negative log likelihood of the target classes under log-probabilities `input`
     (N, C) or (N, C, d1, ...) or (C,); 'mean' divides by the summed weight of the targets."""
+    if _autocast.on and (policy := _autocast.policy("nll_loss", input)):
+        return policy(nll_loss, input, target, weight, size_average, ignore_index, reduce,
+                      reduction)
     _check_tensor("nll_loss", input, "input", 1)
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_target(input, target, weight)
@@ -406,6 +418,9 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     input: (N, C), (N, C, d1, ...) or unbatched (C,). target: class indices (N,) /
     (N, d1, ...) / (), or probabilities shaped like input.
     """
+    if _autocast.on and (policy := _autocast.policy("cross_entropy", input)):
+        return policy(cross_entropy, input, target, weight, size_average, ignore_index, reduce,
+                      reduction, label_smoothing)
     _check_tensor("cross_entropy", input, "input", 1)
     reduction = _reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
@@ -479,6 +494,8 @@ class BinaryCrossEntropy(Function):
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross entropy between probabilities `input` and `target` (same shape)."""
+    if _autocast.on and (policy := _autocast.policy("binary_cross_entropy", input)):
+        return policy(binary_cross_entropy, input, target, weight, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.size()}) that is different to the "
@@ -501,6 +518,9 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
     pos_weight scales the positive term (broadcast along the last, class, dimension).
     """
+    if _autocast.on and (policy := _autocast.policy("binary_cross_entropy_with_logits", input)):
+        return policy(binary_cross_entropy_with_logits, input, target, weight, size_average,
+                      reduce, reduction, pos_weight)
     reduction = _reduction(size_average, reduce, reduction)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.size()}) must be the same as input size "
@@ -520,6 +540,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target || exp(input)) pointwise: target (log target - input); input holds
     log-probabilities, target probabilities (or log-probabilities with log_target)."""
+    if _autocast.on and (policy := _autocast.policy("kl_div", input)):
+        return policy(kl_div, input, target, size_average, reduce, reduction, log_target)
     if size_average is not None or reduce is not None:
         reduction = legacy_get_string(size_average, reduce)
     elif reduction == "mean":
@@ -542,6 +564,8 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     """log(1 + exp(-target * input)) for targets in {1, -1}."""
+    if _autocast.on and (policy := _autocast.policy("soft_margin_loss", input)):
+        return policy(soft_margin_loss, input, target, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     return _reduce(_softplus(-(input * target)), reduction)
 
@@ -564,6 +588,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
                       weight: Tensor | None = None, size_average=None, reduce=None,
                       reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: sum over j != y of max(0, margin - x[y] + x[j])^p / C."""
+    if _autocast.on and (policy := _autocast.policy("multi_margin_loss", input)):
+        return policy(multi_margin_loss, input, target, p, margin, weight, size_average, reduce,
+                      reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
@@ -600,6 +627,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor, size_average=None, red
                            reduction: str = "mean") -> Tensor:
     """Hinge loss between every target class j (the indices before the first -1 in each row
     of target) and every other class k: sum max(0, 1 - (x[j] - x[k])) / C."""
+    if _autocast.on and (policy := _autocast.policy("multilabel_margin_loss", input)):
+        return policy(multilabel_margin_loss, input, target, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if input.ndim > 2 or (input.ndim in (0, 1)) and input.numel() == 0:
         raise RuntimeError("Expected non-empty vector or matrix with optional 0-dim batch size, "
@@ -637,6 +666,9 @@ def _multilabel_targets(target, classes: int):
 def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, -target * (input1 - input2) + margin) for targets in {1, -1}."""
+    if _autocast.on and (policy := _autocast.policy("margin_ranking_loss", input1)):
+        return policy(margin_ranking_loss, input1, input2, target, margin, size_average, reduce,
+                      reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if input1.ndim != input2.ndim or input1.ndim != target.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
@@ -648,6 +680,8 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
 def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
                          reduce=None, reduction: str = "mean") -> Tensor:
     """input where target is 1, max(0, margin - input) where target is -1."""
+    if _autocast.on and (policy := _autocast.policy("hinge_embedding_loss", input)):
+        return policy(hinge_embedding_loss, input, target, margin, size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     margin_part = where(target != 1, (margin - input).clamp_min(0), 0.0)
     self_part = where(target != -1, input, 0.0)
@@ -657,6 +691,9 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, siz
 def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
                           size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """1 - cos(x1, x2) where target is 1, max(0, cos(x1, x2) - margin) where it is -1."""
+    if _autocast.on and (policy := _autocast.policy("cosine_embedding_loss", input1)):
+        return policy(cosine_embedding_loss, input1, input2, target, margin, size_average, reduce,
+                      reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -690,6 +727,9 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
                         reduce=None, reduction: str = "mean") -> Tensor:
     """max(0, margin + d(a, p) - d(a, n)) with the p-norm distance (swap: d(a, n) becomes
     min(d(a, n), d(p, n)))."""
+    if _autocast.on and (policy := _autocast.policy("triplet_margin_loss", anchor)):
+        return policy(triplet_margin_loss, anchor, positive, negative, margin, p, eps, swap,
+                      size_average, reduce, reduction)
     reduction = _reduction(size_average, reduce, reduction)
     _check_triplet(anchor, positive, negative, margin)
     d_pos = pairwise_distance(anchor, positive, p, eps)
@@ -721,6 +761,9 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
                      reduction: str = "mean") -> Tensor:
     """Poisson negative log likelihood: exp(input) - target * input (log_input), or
     input - target * log(input + eps); full adds Stirling's term where target > 1."""
+    if _autocast.on and (policy := _autocast.policy("poisson_nll_loss", input)):
+        return policy(poisson_nll_loss, input, target, log_input, full, size_average, eps, reduce,
+                      reduction)
     reduction = _reduction(size_average, reduce, reduction)
     if log_input:
         loss = input.exp() - target * input
@@ -935,6 +978,9 @@ def ctc_loss(log_probs: Tensor, targets: Tensor, input_lengths, target_lengths, 
     the concatenation of all targets (1-D); lengths: tensors or sequences of N ints.
     'mean' divides each loss by its target length, then averages over the batch.
     """
+    if _autocast.on and (policy := _autocast.policy("ctc_loss", log_probs)):
+        return policy(ctc_loss, log_probs, targets, input_lengths, target_lengths, blank,
+                      reduction, zero_infinity)
     reduction = _reduction(None, None, reduction)
     batched = log_probs.ndim == 3
     if log_probs.ndim not in (2, 3):

@@ -24,6 +24,7 @@ import numpy as np
 from ... import _dtype as D
 from ... import backend
 from ..._tensor import Tensor
+from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function
 from ...ops._util import finish, wrap_dim
@@ -444,6 +445,8 @@ def _check_normalized(input: Tensor, shape: tuple, weight, bias, star: str) -> N
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalizes over the trailing dims given by normalized_shape, then weight * x + bias."""
+    if _autocast.on and (policy := _autocast.policy("layer_norm", input)):
+        return policy(layer_norm, input, normalized_shape, weight, bias, eps)
     shape = _normalized_shape(normalized_shape)
     _check_normalized(input, shape, weight, bias, ", ")
     return _LayerNorm.apply(input, weight, bias, len(shape), eps)
@@ -495,6 +498,8 @@ class _GroupNorm(Function):
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalizes each group of channels (dim 1) together with the spatial dims."""
+    if _autocast.on and (policy := _autocast.policy("group_norm", input)):
+        return policy(group_norm, input, num_groups, weight, bias, eps)
     if input.ndim < 2:
         raise RuntimeError("Expected at least 2 dimensions for input tensor but received "
                            f"{input.ndim}")
@@ -558,6 +563,8 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """input / max(||input||_p over dim, eps)."""
+    if _autocast.on and (policy := _autocast.policy("normalize", input)):
+        return policy(normalize, input, p, dim, eps, out=out)
     wrap_dim(dim, input.ndim)
     denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
     return finish(input / denom, out)

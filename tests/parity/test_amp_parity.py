@@ -138,17 +138,6 @@ _KNOWN = {("cpu", "tensordot"), ("cpu", "inner"), ("cpu", "cross"), ("cpu", "lin
           ("cuda", "linalg_cross")}
 
 
-def _known_bug(device, name, autocast_dtype, input_dtype):
-    """Bugs outside amp that change these dtypes (reported), or None."""
-    if name.startswith("sdpa") and (autocast_dtype == "bfloat16" or input_dtype == "bfloat16"):
-        # nn/_functional/attention.py: `q * scale` turns bfloat16 arrays into float32
-        return "scaled_dot_product_attention returns float32 for bfloat16 inputs"
-    if (device, name) == ("cpu", "cosine_similarity") and input_dtype != "float32":
-        # ops/linalg.py check_float: linalg.vector_norm refuses float16/bfloat16
-        return "linalg.vector_norm refuses float16 and bfloat16"
-    return None
-
-
 def _outcome(lib, device, autocast_dtype, input_dtype, fn):
     env = _env(lib, device)
     x = env.f.to(getattr(lib, input_dtype))
@@ -173,7 +162,6 @@ def _autocast_dtypes(device):
 @pytest.mark.parametrize("name", list(CASES))
 def test_output_dtypes_match_torch(name, device):
     fn = CASES[name]
-    bugs = set()
     for autocast_dtype in _autocast_dtypes(device):
         for input_dtype in _DTYPES:
             theirs = _outcome(torch, device, autocast_dtype, input_dtype, fn)
@@ -182,13 +170,7 @@ def test_output_dtypes_match_torch(name, device):
             if theirs == ("RuntimeError",) and (device, name) in _KNOWN:
                 continue
             ours = _outcome(tm, device, autocast_dtype, input_dtype, fn)
-            bug = _known_bug(device, name, autocast_dtype, input_dtype)
-            if ours != theirs and bug:
-                bugs.add(bug)
-                continue
             assert ours == theirs, (autocast_dtype, input_dtype)
-    if bugs:
-        pytest.xfail("; ".join(sorted(bugs)))
 
 
 def test_autocast_values_match_torch(device):

@@ -302,7 +302,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     from .ops.reduction import _vector_norm
     if dtype is not None:
         x = x.to(D.to_dtype(dtype))
-    check_float("linalg.vector_norm", x)
+    check_float("linalg.vector_norm", x, half_ok=True)
     if isinstance(ord, str):
         raise RuntimeError(f"linalg.vector_norm: unsupported norm type {ord!r}")
     if isinstance(dim, (int, np.integer)):
@@ -321,7 +321,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
                            "dimensions.")
     if dtype is not None:
         A = A.to(D.to_dtype(dtype))
-    check_float("linalg.matrix_norm", A)
+    check_float("linalg.matrix_norm", A, half_ok=ord not in ("nuc", 2, -2))
     if ord not in _MATRIX_ORDS:
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     dim = tuple(dim)

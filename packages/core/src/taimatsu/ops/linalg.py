@@ -981,8 +981,11 @@ def _linalg_error(message: str):
     return LinAlgError(message)
 
 
-def check_float(name: str, A: Tensor) -> None:
-    if A.dtype._kind < 2 or A._data.dtype in (D.float16.np, D.bfloat16.np):
+def check_float(name: str, A: Tensor, half_ok: bool = False) -> None:
+    """Floating or complex input; half precision only where torch has the kernel (norms),
+    not for the LAPACK-backed decompositions."""
+    half = A._data.dtype in (D.float16.np, D.bfloat16.np)
+    if A.dtype._kind < 2 or (half and not half_ok):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
                            f"{_dtype_name(A, _SHORT_NAMES)}")
 

@@ -65,7 +65,9 @@ class _Attention(Function):
     @staticmethod
     def forward(ctx, q, k, v, bias, keep, *, scale, weights):
         xp = np if type(q) is np.ndarray else _array_module(q)
-        s = _mm(xp, q * scale, xp.swapaxes(k, -1, -2))  # scaling q: fewer elements than s
+        # scaling q (fewer elements than s), in q's dtype: a Python float would lift
+        # bfloat16 to float32
+        s = _mm(xp, q * xp.asarray(scale, dtype=q.dtype), xp.swapaxes(k, -1, -2))
         if bias is not None:
             if np.broadcast_shapes(s.shape, bias.shape) == s.shape:
                 s += bias

@@ -13,6 +13,7 @@ from . import _dtype as D
 from ._tensor import Tensor
 from .ops._util import finish, wrap_dim
 from .ops.fft import FftC2C, FftC2R, FftR2C, FftShift
+from .ops.inplace import _legacy
 
 __all__ = ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2",
            "hfft2", "ihfft2", "fftn", "ifftn", "rfftn", "irfftn", "hfftn", "ihfftn", "fftfreq",
@@ -28,11 +29,6 @@ def _norm(norm) -> str:
     if norm not in _NORMS:
         raise RuntimeError(f'Invalid normalization mode: "{norm}"')
     return norm
-
-
-def _legacy(dt) -> str:
-    from .ops.linalg import _SHORT_NAMES
-    return _SHORT_NAMES[dt.name]
 
 
 def _as_float(input: Tensor, name: str, real_only: bool = False) -> Tensor:

@@ -15,6 +15,7 @@ from . import backend
 from ._tensor import Tensor
 from .ops import linalg as _ops
 from .ops._util import broadcast_shapes_or_raise, finish, wrap_dim, wrap_dims
+from .ops.inplace import _legacy
 from .ops.linalg import check_float, check_matrix, matmul, multi_dot, vdot  # noqa: F401
 from .ops.reduction import _return_type
 
@@ -76,8 +77,8 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True, out=None) -> Tensor:
     check_matrix("linalg.solve", A)
     if A.dtype is not B.dtype:
         raise RuntimeError("linalg.solve: Expected A and B to have the same dtype, but found A "
-                           f"of type {_ops._SHORT_NAMES[A.dtype.name]} and B of type "
-                           f"{_ops._SHORT_NAMES[B.dtype.name]} instead")
+                           f"of type {_legacy(A.dtype)} and B of type "
+                           f"{_legacy(B.dtype)} instead")
     vector = left and _is_vector_rhs(A, B)
     n = A.shape[-1]
     if vector:

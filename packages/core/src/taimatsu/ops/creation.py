@@ -13,6 +13,7 @@ from .. import backend
 from .._device import CPU, move, to_device, xp_for
 from .._tensor import Size, Tensor
 from ._util import finish, method
+from .inplace import _legacy
 
 
 def _dtype_or_default(dtype, default: D.dtype) -> D.dtype:
@@ -444,12 +445,6 @@ def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None,
     return _finish_xp(xp.eye(n, n if m is None else m, dtype=dt.np), requires_grad)
 
 
-_KERNEL_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
-                      "bfloat16": "BFloat16", "int16": "Short", "int8": "Char",
-                      "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                      "complex128": "ComplexDouble"}
-
-
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None,
                  layout=None) -> Tensor:
     """(2, n) row and column indices of the lower triangle of a row x col matrix
@@ -466,8 +461,7 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 def _triangle_indices(name, row, col, offset, dtype, device) -> Tensor:
     dt = D.int64 if dtype is None else dtype
     if dt not in (D.int64, D.int32):  # torch's error type for a dtype without a kernel
-        raise NotImplementedError(f"\"{name}\" not implemented for '"
-                                  f"{_KERNEL_TYPE_NAMES.get(dt.name, dt.name)}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_legacy(dt)}'")
     if row < 0 or col < 0:
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0
                            else f"col must be non-negative, got{col}")

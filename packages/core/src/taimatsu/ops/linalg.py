@@ -18,7 +18,7 @@ from ..amp._state import hook as _autocast
 from ..autograd.node import Function
 from ._util import check_device, finish, method, sum_to, wrap_dim
 from .arithmetic import _conj
-from .inplace import inplace_variant
+from .inplace import _legacy, inplace_variant
 
 __all__ = ["matmul", "mm", "bmm", "mv", "dot", "vdot", "inner", "outer", "ger", "addmm",
            "addmv", "addbmm", "baddbmm", "addr", "einsum", "tensordot", "kron", "cross",
@@ -32,11 +32,6 @@ _CPP_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
               "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
               "bool": "bool", "complex64": "c10::complex<float>",
               "complex128": "c10::complex<double>"}
-_SHORT_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
-                "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-                "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble"}
-
 
 _LOW_PRECISION = (np.dtype(np.float16), D.bfloat16.np)
 
@@ -304,8 +299,8 @@ def bmm(input, mat2, *, out=None) -> Tensor:
         return _sparse_ops().bmm(input, mat2, out=out)
     _check_bmm_shapes(input, mat2)
     if input.dtype is not mat2.dtype:
-        raise RuntimeError(f"expected scalar type {_dtype_name(input, _SHORT_NAMES)} but "
-                           f"found {_dtype_name(mat2, _SHORT_NAMES)}")
+        raise RuntimeError(f"expected scalar type {_legacy(input.dtype)} but "
+                           f"found {_legacy(mat2.dtype)}")
     _check_same_dtype(input, mat2)
     return finish(Bmm.apply(input, mat2), out)
 
@@ -323,9 +318,9 @@ def mv(input, vec, *, out=None) -> Tensor:
     if input.is_sparse:
         return _sparse_ops().matmul(input, vec, out=out)
     if input.dtype is not vec.dtype:
-        d = _dtype_name(vec, _SHORT_NAMES)
+        d = _legacy(vec.dtype)
         raise RuntimeError("addmv input tensors must have the same dtype, but got "
-                           f"{d}, {_dtype_name(input, _SHORT_NAMES)}, and {d}")
+                           f"{d}, {_legacy(input.dtype)}, and {d}")
     return finish(Mv.apply(input, vec), out)
 
 
@@ -336,7 +331,7 @@ def _check_vectors(name, a, b):
         raise _dot_error(a.shape[0], b.shape[0])
     if a.dtype is not b.dtype:
         raise RuntimeError(f"{name} : expected both vectors to have same dtype, but found "
-                           f"{_dtype_name(a, _SHORT_NAMES)} and {_dtype_name(b, _SHORT_NAMES)}")
+                           f"{_legacy(a.dtype)} and {_legacy(b.dtype)}")
 
 
 @method()
@@ -700,8 +695,8 @@ def einsum(equation, *operands) -> Tensor:
     first = operands[0]
     for o in operands[1:]:
         if o.dtype is not first.dtype:
-            raise RuntimeError(f"expected scalar type {_dtype_name(first, _SHORT_NAMES)} but "
-                               f"found {_dtype_name(o, _SHORT_NAMES)}")
+            raise RuntimeError(f"expected scalar type {_legacy(first.dtype)} but "
+                               f"found {_legacy(o.dtype)}")
     check_device(*operands)
     subs, output = _parse_einsum(equation, [tuple(o.shape) for o in operands])
     return Einsum.apply(tuple(subs), output, *operands)
@@ -987,7 +982,7 @@ def check_float(name: str, A: Tensor, half_ok: bool = False) -> None:
     half = A._data.dtype in (D.float16.np, D.bfloat16.np)
     if A.dtype._kind < 2 or (half and not half_ok):
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
-                           f"{_dtype_name(A, _SHORT_NAMES)}")
+                           f"{_legacy(A.dtype)}")
 
 
 def check_matrix(name: str, A: Tensor, square: bool = True, arg: str = "A") -> None:

@@ -15,7 +15,6 @@ from ._util import finish, method, wrap_dim
 from .reduction import (
     _EvenSplit,
     _is_float,
-    _legacy,
     _raw,
     _SelectAlong,
     _wrap,
@@ -489,8 +488,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if a.ndim != 1 or input.dtype._kind == 0 or (a.size and bool((a < 0).any())):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if input.dtype._kind != 1:
-        raise NotImplementedError(f"\"bincount_cpu\" not implemented for "
-                                  f"'{_legacy(input.dtype)}'")
+        not_implemented("bincount_cpu", input)
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     xp = backend.of(a)
@@ -510,8 +508,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     """Histogram of `bins` equal-width bins over [min, max] (the data's range if equal)."""
     a = input._data
     if input.dtype._kind != 2:
-        raise NotImplementedError(f"\"histogram_cpu\" not implemented for "
-                                  f"'{_legacy(input.dtype)}'")
+        not_implemented("histogram_cpu", input)
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                            "dimension 0")

@@ -416,10 +416,10 @@ def _softmax(s, dim, dtype, log: bool):
 # -- matrix products -----------------------------------------------------------------------------
 
 def _check_dtypes(a: Tensor, b: Tensor) -> None:
-    from ..ops.linalg import _SHORT_NAMES
+    from ..ops.inplace import _legacy
     if a.dtype is not b.dtype:
-        raise RuntimeError(f"expected scalar type {_SHORT_NAMES[a.dtype.name]} but found "
-                           f"{_SHORT_NAMES[b.dtype.name]}")
+        raise RuntimeError(f"expected scalar type {_legacy(a.dtype)} but found "
+                           f"{_legacy(b.dtype)}")
 
 
 def _check_sparse_matrix(s, what="addmm") -> None:

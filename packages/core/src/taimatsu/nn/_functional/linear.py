@@ -11,13 +11,10 @@ from ..._tensor import Tensor
 from ...amp._state import hook as _autocast
 from ...autograd.node import Function
 from ...ops._util import sum_to
+from ...ops.inplace import _legacy
 from ...ops.linalg import _LOW_PRECISION, _mm, matmul
 
 __all__ = ["linear", "bilinear"]
-
-_DTYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
-                "bfloat16": "BFloat16", "complex64": "ComplexFloat",
-                "complex128": "ComplexDouble", "int64": "Long", "int32": "Int"}
 
 
 class Linear(Function):
@@ -79,10 +76,6 @@ def _low_precision_mm(a, b):
     return _mm(backend.of(a), a, b)
 
 
-def _dtype_name(t: Tensor) -> str:
-    return _DTYPE_NAMES.get(t.dtype.name, t.dtype.name)
-
-
 def _check_linear(input: Tensor, weight: Tensor, bias) -> None:
     for name, t in (("input", input), ("weight", weight)):
         if not isinstance(t, Tensor):
@@ -95,7 +88,7 @@ def _check_linear(input: Tensor, weight: Tensor, bias) -> None:
                            f"and {weight.ndim}D")
     if input._data.dtype != weight._data.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
-                           f"{_dtype_name(input)} and {_dtype_name(weight)}")
+                           f"{_legacy(input.dtype)} and {_legacy(weight.dtype)}")
     out_f, in_f = weight.shape
     k = input.shape[-1]
     if k != in_f:

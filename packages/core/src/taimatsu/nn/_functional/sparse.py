@@ -13,7 +13,7 @@ from ... import backend
 from ..._tensor import Tensor
 from ...autograd import _graph_xp
 from ...autograd.node import Function
-from ...ops.indexing import _rounds_on_device, _scatter_zeros, _take
+from ...ops.indexing import _scatter_zeros, _take, _ufunc_at
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
 
@@ -168,22 +168,17 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
 
 def _segment_reduce(name: str, values, bag, num_bags: int, fill):
     """out[b] = <name>-reduction of values[bag == b] over rows (`bag` sorted), `fill` for
-    empty bags: add/maximum/minimum.reduceat on NumPy, cupyx's scatter ops on CuPy."""
+    empty bags: add/maximum/minimum.reduceat on NumPy, the ufunc's scatter (`_ufunc_at`)
+    elsewhere."""
     xp = backend.of(values)
     out = xp.full((num_bags,) + values.shape[1:], fill, dtype=values.dtype)
     if values.shape[0] == 0:
         return out
-    if xp is not np and _rounds_on_device(xp, name, out):
-        host = backend.to_numpy
-        return xp.asarray(_segment_reduce(name, host(values), host(bag), num_bags, fill))
     if xp is np:
         starts = np.flatnonzero(np.concatenate([np.ones(1, bool), bag[1:] != bag[:-1]]))
         out[bag[starts]] = getattr(np, name).reduceat(values, starts, axis=0)
     else:
-        import cupyx
-        scatter = {"add": cupyx.scatter_add, "maximum": cupyx.scatter_max,
-                   "minimum": cupyx.scatter_min}[name]
-        scatter(out, bag, values)
+        _ufunc_at(xp, name, out, (bag,), values)
     return out
 
 

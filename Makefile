@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.taimatsu-installed
 # Test and dev tools. torch is pinned exactly: pip finds the local wheel through
 # its configured find-links, and any other version would change parity results.
 TORCH      := torch==2.13.0
-DEV_TOOLS  := pytest pytest-xdist hypothesis scipy ruff tokenizers transformers sentencepiece mpich mpi4py onnx onnxruntime $(TORCH)
+DEV_TOOLS  := pytest pytest-xdist hypothesis scipy ruff tokenizers transformers sentencepiece mpich mpi4py onnx onnxruntime nvidia-cuda-nvrtc-cu12 $(TORCH)
 
 # Reinstall whenever a package's metadata changes or a new package appears.
 PKG_PYPROJECTS := $(wildcard packages/*/pyproject.toml)

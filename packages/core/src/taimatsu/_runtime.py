@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import warnings
 
+import numpy as np
+
 __all__ = ["use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
            "is_deterministic_algorithms_warn_only_enabled", "set_deterministic_debug_mode",
            "get_deterministic_debug_mode", "set_num_threads", "get_num_threads",
@@ -146,7 +148,8 @@ _matmul_precision = ["highest"]
 def set_float32_matmul_precision(precision: str) -> None:
     """"highest" (full float32), "high" or "medium" (allow TF32/bfloat16 internally).
 
-    NumPy's float32 matmul is always full precision; on CUDA the setting is what
+    NumPy's float32 matmul is always full precision; on CUDA anything below "highest" lets
+    cuBLAS use TF32 tensor cores for float32 matmuls (CuPy's compute type), and it is what
     `backends.cuda.matmul.allow_tf32` reads.
     """
     if precision not in ("highest", "high", "medium"):
@@ -155,6 +158,20 @@ def set_float32_matmul_precision(precision: str) -> None:
                       stacklevel=2)
         return
     _matmul_precision[0] = precision
+    apply_cuda_matmul_precision()
+
+
+def apply_cuda_matmul_precision() -> None:
+    """Hands the float32 matmul precision to CuPy's cuBLAS calls, once CuPy is in use."""
+    from . import backend
+    if backend._cupy is None:
+        return  # backend.cupy() calls this again when CUDA comes up
+    from cupy._core import _routines_linalg as linalg
+    tf32 = _matmul_precision[0] != "highest"
+    # CuPy's cpdef enum values (DEFAULT = 1, TF32 = 7 in cupy/_core/_routines_linalg.pxd)
+    compute_type = (getattr(linalg, "COMPUTE_TYPE_TF32", 7) if tf32
+                    else getattr(linalg, "COMPUTE_TYPE_DEFAULT", 1))
+    linalg.set_compute_type(np.float32, compute_type)
 
 
 def get_float32_matmul_precision() -> str:

@@ -27,6 +27,8 @@ def cupy():
             if cp.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("no CUDA GPU is visible")
             _cupy = cp
+            from .. import _runtime
+            _runtime.apply_cuda_matmul_precision()
             return cp
         except ImportError:
             _cupy_error = ("CuPy is not installed; install it with "

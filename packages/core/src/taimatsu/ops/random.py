@@ -139,7 +139,9 @@ default_generator.seed()  # torch's default generator starts from a non-determin
 
 
 def _seed_cuda(seed: int) -> None:
-    """Seeds cupy.random on every GPU, when CUDA is usable (never raises otherwise)."""
+    """Seeds our kernels' Philox state and cupy.random on every GPU (never raises)."""
+    from ..backend.cuda import random as cuda_random
+    cuda_random.manual_seed_all(seed)  # dropout's kernels; also under the CPU emulator
     if not backend.cuda_available():
         return
     cp = backend.cupy()

@@ -3,6 +3,10 @@
 Masks come from taimatsu's default generator (ops/random.py), so taimatsu.manual_seed makes
 them reproducible. As in torch on the CPU, the result is input * noise (plus a shift for
 the alpha variants): the gradient is grad * noise, zero where an element was dropped.
+
+On CUDA the mask comes from our Philox kernels (backend/cuda/random.py, kernels/dropout.cu)
+and the device's Philox state, and plain dropout is one fused kernel, as torch's
+native_dropout; the gradient is then grad * mask * scale in one kernel.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import warnings
 from ..._dtype import float32
 from ..._tensor import Tensor
 from ...autograd.node import Function
+from ...backend.cuda import dtype_suffix, use_kernels
+from ...backend.cuda import random as _cuda_random
 from ...ops.inplace import apply_inplace
 from ...ops.random import rand
 
@@ -51,6 +57,44 @@ class _Noise(Function):
         return grad * scale
 
 
+class _KernelNoise(Function):
+    """The CUDA path of _Noise: the mask (bool, the noise's shape) is drawn by our Philox
+    kernels and applied with scale (and shift, for alpha dropout) in float arithmetic."""
+
+    @staticmethod
+    def forward(ctx, x, *, p, shape, feature, alpha):
+        keep = 1.0 - p
+        if not (feature or alpha):
+            scale = 1.0 / keep
+            out, mask = _cuda_random.dropout(x, p)
+        elif alpha:
+            scale = 1.0 / math.sqrt((_SELU_ALPHA * _SELU_ALPHA * p + 1) * keep)
+            mask = _cuda_random.bernoulli_mask(x, shape, keep)
+            # kept: x * a + alpha * a * p; dropped: alpha * a * (p - 1), as _apply_noise's
+            out = _cuda_random.masked_scale(x, mask, scale, _SELU_ALPHA * scale * p,
+                                            _SELU_ALPHA * scale * (p - 1))
+        else:
+            scale = 1.0 / keep
+            mask = _cuda_random.bernoulli_mask(x, shape, keep)
+            out = _cuda_random.masked_scale(x, mask, scale)
+        if ctx.needs_input_grad:
+            ctx.scale = scale
+            ctx.save_for_backward(mask)
+            # torch's node names on CUDA: the fused op for dropout, composed math otherwise
+            ctx.mark_name("AddBackward0" if alpha else
+                          "MulBackward0" if feature else "NativeDropoutBackward0")
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_arrays
+        if isinstance(grad, Tensor):  # create_graph: differentiable ops, as _Noise
+            if not isinstance(mask, Tensor):
+                mask = Tensor._make(mask)
+            return grad * (ctx.xp.astype(mask, grad.dtype) * ctx.scale)
+        return _cuda_random.masked_scale(grad, mask, ctx.scale)
+
+
 def _check_p(p: float) -> None:
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -76,6 +120,9 @@ def _apply_noise(input: Tensor, p: float, training: bool, inplace: bool, *,
     scale, shift = 0.0, None
     if p < 1:
         shape = _noise_shape(input, feature, batched)
+        if use_kernels(input._data) and dtype_suffix(input._data.dtype) is not None:
+            result = _KernelNoise.apply(input, p=p, shape=shape, feature=feature, alpha=alpha)
+            return apply_inplace(input, result) if inplace else result
         keep = rand(shape, dtype=float32, device=input.device)._data < (1.0 - p)
         scale = keep.astype(input._data.dtype)
         if alpha:

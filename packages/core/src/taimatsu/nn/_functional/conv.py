@@ -16,6 +16,10 @@ buffer. With unit strides the views walk the padded row pitch: each window is on
 contiguous run per channel (outputs in the pitch columns past the valid width are
 computed and dropped when the result is cropped), so im2col is a memcpy and col2im adds
 whole runs, never pixels.
+
+On CUDA the same three kernels run through taimatsu.backend.cuda.conv instead: our own
+im2col/col2im kernels around cuBLAS GEMMs, in the input's dtype (the Winograd path and
+the half-to-float32 casts are for NumPy only).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from ... import backend
 from ..._tensor import Tensor
 from ...amp._state import hook as _autocast
 from ...autograd.node import Function
+from ...backend.cuda import conv as _cuda
+from ...backend.cuda import use_kernels
 from . import _winograd
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -278,6 +284,17 @@ def _bias_grad(xp, g, nd):
     return xp.sum(g, axis=(0,) + tuple(range(2, 2 + nd)))
 
 
+def _on_kernels(a) -> bool:
+    """Whether `a` takes the CUDA im2col/col2im path (CuPy arrays, or NumPy ones while the
+    kernel emulator runs) instead of the padded-buffer path above."""
+    return use_kernels(a) and _cuda.supports(a)
+
+
+def _geometry(plan: _Plan):
+    return _cuda.geometry(plan.spatial, plan.out, plan.kernel, plan.stride, plan.lo,
+                          plan.dilation)
+
+
 # -- Functions ---------------------------------------------------------------------------
 
 class _Conv(Function):
@@ -287,11 +304,17 @@ class _Conv(Function):
 
     @staticmethod
     def forward(ctx, x, w, b, plan):
+        need = ctx.needs_input_grad
+        if _on_kernels(x):  # CUDA: im2col + cuBLAS in x's own dtype; backward follows
+            y = _cuda.conv_forward(x, w, b, _geometry(plan), plan.groups)
+            if need:
+                ctx.plan = plan
+                ctx.save_for_backward(x if need[1] else None, w if need[0] else None, None)
+            return y
         dtype = x.dtype
         cd = _compute_dtype(dtype)
         xc, wc = x.astype(cd, copy=False), w.astype(cd, copy=False)
         bc = None if b is None else b.astype(cd, copy=False)
-        need = ctx.needs_input_grad
         if _winograd.applies(plan, xc):
             y = _winograd.conv3x3(xc, wc, bc, plan.lo, plan.out)
             flat = None  # the weight gradient takes the Winograd path too, from x
@@ -313,6 +336,11 @@ class _Conv(Function):
         if isinstance(gy, Tensor):  # create_graph: differentiable kernels
             gx = _ConvTranspose.apply(gy, w, None, plan) if need[0] else None
             gw = _ConvWeight.apply(x, gy, plan) if need[1] else None
+            return gx, gw, gb
+        if _on_kernels(gy):
+            geom = _geometry(plan)
+            gx = _cuda.conv_data(gy, w, geom, plan.groups) if need[0] else None
+            gw = _cuda.conv_weight(x, gy, geom, plan.groups) if need[1] else None
             return gx, gw, gb
         dtype = gy.dtype
         cd = _compute_dtype(dtype)
@@ -337,8 +365,12 @@ class _ConvTranspose(Function):
     @staticmethod
     def forward(ctx, g, w, b, plan):
         dtype = g.dtype
-        cd = _compute_dtype(dtype)
-        z = _data_kernel(g.astype(cd, copy=False), w.astype(cd, copy=False), plan, cd)
+        if _on_kernels(g):  # CUDA: cuBLAS + col2im in g's own dtype
+            cd = dtype
+            z = _cuda.conv_data(g, w, _geometry(plan), plan.groups)
+        else:
+            cd = _compute_dtype(dtype)
+            z = _data_kernel(g.astype(cd, copy=False), w.astype(cd, copy=False), plan, cd)
         if b is not None:
             z += b.astype(cd, copy=False).reshape((-1,) + (1,) * len(plan.spatial))
         need = ctx.needs_input_grad
@@ -356,6 +388,11 @@ class _ConvTranspose(Function):
         if isinstance(gz, Tensor):
             gg = _Conv.apply(gz, w, None, plan) if need[0] else None
             gw = _ConvWeight.apply(gz, g, plan) if need[1] else None
+            return gg, gw, gb
+        if _on_kernels(gz):
+            geom = _geometry(plan)
+            gg = _cuda.conv_forward(gz, w, None, geom, plan.groups) if need[0] else None
+            gw = _cuda.conv_weight(gz, g, geom, plan.groups) if need[1] else None
             return gg, gw, gb
         dtype = gz.dtype
         cd = _compute_dtype(dtype)
@@ -381,13 +418,15 @@ class _ConvWeight(Function):
 
     @staticmethod
     def forward(ctx, x, g, plan):
+        if ctx.needs_input_grad:
+            ctx.plan = plan
+            ctx.save_for_backward(x, g)
+        if _on_kernels(x):
+            return _cuda.conv_weight(x, g, _geometry(plan), plan.groups)
         dtype = x.dtype
         cd = _compute_dtype(dtype)
         flat = _padded_flat(x.astype(cd, copy=False), plan)
         gw = _weight_kernel(flat, _to_grid(g.astype(cd, copy=False), plan), plan, cd)
-        if ctx.needs_input_grad:
-            ctx.plan = plan
-            ctx.save_for_backward(x, g)
         return _weight_shape(gw, plan).astype(dtype, copy=False)
 
     @staticmethod
@@ -398,6 +437,11 @@ class _ConvWeight(Function):
         if isinstance(gv, Tensor):
             gx = _ConvTranspose.apply(g, gv, None, plan) if need[0] else None
             gg = _Conv.apply(x, gv, None, plan) if need[1] else None
+            return gx, gg
+        if _on_kernels(gv):
+            geom = _geometry(plan)
+            gx = _cuda.conv_data(g, gv, geom, plan.groups) if need[0] else None
+            gg = _cuda.conv_forward(x, gv, None, geom, plan.groups) if need[1] else None
             return gx, gg
         dtype = gv.dtype
         cd = _compute_dtype(dtype)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .. import backend
 from .._tensor import Tensor
+from ..backend.cuda import optimizers as fused_kernels
+from ..backend.cuda import use_kernels
 from .optimizer import (
     Optimizer,
     _advance,
@@ -37,7 +39,9 @@ class Adam(Optimizer):
             decoupled_weight_decay (then as AdamW)
         amsgrad: use the maximum of past squared-gradient averages (default False)
         maximize: maximize the objective instead of minimizing (default False)
-        foreach, capturable, differentiable, fused: accepted for compatibility with PyTorch
+        foreach, fused: on CUDA, None/True update a group's parameters with one fused kernel
+            launch (foreach=False keeps the per-parameter array path)
+        capturable, differentiable: accepted for compatibility with PyTorch
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
@@ -93,23 +97,51 @@ class Adam(Optimizer):
                            maximize=group["maximize"],
                            decoupled=group["decoupled_weight_decay"])
             run = _Foreach(_adam, scratch, group["foreach"], **options)
+            # CUDA parameters take the fused kernel unless foreach=False asks for the loop
+            launches = {} if group["fused"] or group["foreach"] is not False else None
+            on_device = group["capturable"] or group["fused"]
             for p, g in self._with_grad(group):
                 state = self.state[p]
                 if len(state) == 0:
+                    if group["fused"]:
+                        _check_fused_param(p)
                     # 'step' lives on the CPU unless capturable/fused, as in torch.
-                    on_device = group["capturable"] or group["fused"]
                     state["step"] = _scalar_state(0.0, p if on_device else None,
                                                   fused=bool(group["fused"]))
                     state["exp_avg"] = _zeros_state(p)
                     state["exp_avg_sq"] = _zeros_state(p)
                     if amsgrad:
                         state["max_exp_avg_sq"] = _zeros_state(p)
-                run.add((p._data, g, state["exp_avg"]._data, state["exp_avg_sq"]._data,
-                         state["max_exp_avg_sq"]._data if amsgrad else None),
-                        _advance(state["step"]))
+                arrays = (p._data, g, state["exp_avg"]._data, state["exp_avg_sq"]._data,
+                          state["max_exp_avg_sq"]._data if amsgrad else None)
+                ready = (launches is not None and use_kernels(p._data)
+                         and fused_kernels.kernel_arrays(arrays))
+                if ready:
+                    step = state["step"]
+                    if on_device and fused_kernels.is_device_step(step._data, p._data):
+                        row, count = ready + (step._data,), None  # the kernels advance it
+                    else:
+                        row, count = ready + (None,), _advance(step)
+                    launches.setdefault(fused_kernels.launch_key(ready[0], count), []).append(row)
+                else:
+                    run.add(arrays, _advance(state["step"]))
                 _bump(p)
             run.flush()
+            if launches:
+                for (_, _, step), rows in launches.items():
+                    fused_kernels.adam_(rows, step, **options)
         return loss
+
+
+def _check_fused_param(p: Tensor) -> None:
+    """torch's check that fused=True is given floating point parameters."""
+    if not p.is_floating_point():
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
+                           f"of supported devices: {_FUSED_DEVICES} but {p.dtype} and "
+                           f"{p.device.type}")
+
+
+_FUSED_DEVICES = ["mps", "cuda", "xpu", "hpu", "cpu", "mtia", "privateuseone"]
 
 
 def _adam(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, scratch, *, lr, beta1, beta2,

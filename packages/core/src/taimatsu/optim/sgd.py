@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from .. import backend
 from .._tensor import Tensor
+from ..backend.cuda import optimizers as fused_kernels
+from ..backend.cuda import use_kernels
+from .adam import _check_fused_param
 from .optimizer import (
     Optimizer,
     _bump,
@@ -29,7 +32,9 @@ class SGD(Optimizer):
         weight_decay: L2 penalty (default 0)
         nesterov: use Nesterov momentum (default False)
         maximize: maximize the objective instead of minimizing (default False)
-        foreach, differentiable, fused: accepted for compatibility with PyTorch
+        foreach, fused: on CUDA, None/True update a group's parameters with one fused kernel
+            launch (foreach=False keeps the per-parameter array path)
+        differentiable: accepted for compatibility with PyTorch
     """
 
     def __init__(self, params, lr=1e-3, momentum: float = 0, dampening: float = 0,
@@ -65,7 +70,18 @@ class SGD(Optimizer):
                            weight_decay=_value(group["weight_decay"]),
                            maximize=group["maximize"])
             run = _Foreach(_sgd, scratch, group["foreach"], **options)
+            # CUDA parameters take the fused kernel unless foreach=False asks for the loop
+            launches = {} if group["fused"] or group["foreach"] is not False else None
             for p, g in self._with_grad(group):
+                if group["fused"] and getattr(self, "_need_device_dtype_check_for_fused", True):
+                    _check_fused_param(p)  # torch checks the first parameter it steps
+                    self._need_device_dtype_check_for_fused = False
+                if launches is not None and use_kernels(p._data):
+                    row = self._kernel_row(p, g, options["momentum"])
+                    if row is not None:
+                        launches.setdefault(fused_kernels.launch_key(row[0]), []).append(row)
+                        _bump(p)
+                        continue
                 if options["momentum"] == 0:  # like torch, no state without momentum
                     run.add((p._data, g, None))
                 else:
@@ -78,7 +94,28 @@ class SGD(Optimizer):
                         run.add((p._data, g, buf._data))
                 _bump(p)
             run.flush()
+            if launches:
+                for rows in launches.values():
+                    fused_kernels.sgd_(rows, **options)
         return loss
+
+    def _kernel_row(self, p: Tensor, g, momentum: float):
+        """p's row for the fused SGD kernel, creating its momentum buffer on the first step;
+        None when the kernel cannot take its arrays."""
+        if momentum == 0:
+            ready = fused_kernels.kernel_arrays((p._data, g, None))
+            return None if ready is None else ready + (False,)
+        state = self.state[p]
+        buf = state.get("momentum_buffer")
+        if buf is not None:
+            ready = fused_kernels.kernel_arrays((p._data, g, buf._data))
+            return None if ready is None else ready + (False,)
+        buf = backend.of(p._data).empty_like(p._data)  # the kernel starts it as the gradient
+        ready = fused_kernels.kernel_arrays((p._data, g, buf))
+        if ready is not None:
+            state["momentum_buffer"] = Tensor._make(buf)
+            return ready + (True,)
+        return None
 
 
 def _sgd(p, g, buf, scratch, *, lr, momentum, dampening, nesterov, weight_decay, maximize):

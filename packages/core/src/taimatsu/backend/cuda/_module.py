@@ -55,8 +55,7 @@ class Kernel:
     def __init__(self, module: Module, name: str):
         self.module = module
         self.name = name
-        self._function = None
-        self._shared_opt_in = _DEFAULT_SHARED_LIMIT
+        self._functions: dict[int, tuple] = {}  # device id -> (function, shared bytes opted in)
 
     def __call__(self, grid, block, args, shared_mem: int = 0) -> None:
         from . import EMULATED
@@ -65,12 +64,15 @@ class Kernel:
             cuda_emulator.launch(self.module._emulated, self.name, grid, block, args,
                                  shared_mem)
             return
-        function = self._function
-        if function is None:
-            function = self._function = self.module._cupy_module.get_function(self.name)
-        if shared_mem > self._shared_opt_in:
+        cp = backend.cupy()
+        device = cp.cuda.runtime.getDevice()
+        function, opted_in = self._functions.get(device, (None, _DEFAULT_SHARED_LIMIT))
+        if function is None:  # a module is loaded per device: look the kernel up on this one
+            function = self.module._cupy_module.get_function(self.name)
+        if shared_mem > opted_in:
             function.max_dynamic_shared_size_bytes = shared_mem
-            self._shared_opt_in = shared_mem
+            opted_in = shared_mem
+        self._functions[device] = (function, opted_in)
         grid = (grid,) if isinstance(grid, int) else tuple(grid)
         block = (block,) if isinstance(block, int) else tuple(block)
         function(grid, block, tuple(args), shared_mem=shared_mem)

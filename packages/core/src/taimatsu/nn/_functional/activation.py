@@ -21,6 +21,9 @@ from ..._tensor import Tensor, _wrap_dim
 from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function, as_array
+from ...backend.cuda import activation as _cuda_act
+from ...backend.cuda import softmax as _cuda_softmax
+from ...backend.cuda import use_kernels
 from ...ops._util import method, sum_to
 from ...ops.inplace import _legacy, apply_inplace
 from ...ops.pointwise import _special, sigmoid, tanh
@@ -219,8 +222,40 @@ LeakyRelu = _pointwise(
     doc="x if x > 0 else slope * x")
 Elu = _pointwise("Elu", _elu_value, _elu_grad, doc="scale * (x if x > 0 else alpha * expm1(x))")
 Celu = _pointwise("Celu", _elu_value, _elu_grad, doc="ELU with input_scale = 1 / alpha")
-Gelu = _pointwise("Gelu", _gelu_value, _gelu_grad, doc="x * Phi(x), exact or tanh-approximated")
-Silu = _pointwise("Silu", lambda xp, x: x * _sigmoid(xp, x), _silu_grad, doc="x * sigmoid(x)")
+
+
+def _with_kernel(base, grad_fn, kind):
+    """`base`, a _pointwise class, with a CUDA kernel path (backend/cuda/activation.py) that
+    keeps its node name and saved state; kind(*params) is the kernel's activation number."""
+
+    def forward(ctx, x, *params):
+        if not (use_kernels(x) and _cuda_act.supported(x)):
+            return base.forward(ctx, x, *params)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, None)
+            ctx.params = params
+        return _cuda_act.forward(x, kind(*params))
+
+    def backward(ctx, grad):
+        if _in_graph(ctx) or not use_kernels(grad):
+            return base.backward(ctx, grad)
+        x, y = ctx.saved_arrays
+        if _cuda_act.supported(x) and x.dtype == grad.dtype:
+            return _cuda_act.backward(grad, x, kind(*ctx.params))
+        with _quiet():
+            return _cast_like(grad_fn(ctx.xp, grad, x, y, *ctx.params), grad)
+
+    return type(base.__name__, (base,), {
+        "__doc__": base.__doc__, "__module__": __name__,
+        "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+Gelu = _with_kernel(
+    _pointwise("Gelu", _gelu_value, _gelu_grad, doc="x * Phi(x), exact or tanh-approximated"),
+    _gelu_grad, lambda approximate: _cuda_act.kind_of("gelu", approximate))
+Silu = _with_kernel(
+    _pointwise("Silu", lambda xp, x: x * _sigmoid(xp, x), _silu_grad, doc="x * sigmoid(x)"),
+    _silu_grad, lambda: _cuda_act.kind_of("silu"))
 Mish = _pointwise("Mish", lambda xp, x: x * xp.tanh(_softplus(xp, x)), _mish_grad,
                   doc="x * tanh(softplus(x))")
 Hardsigmoid = _pointwise(
@@ -329,6 +364,73 @@ def _narrow(x, dim: int, start: int, length: int):
     return x[tuple(index)]
 
 
+class _BiasActivation(Function):
+    """activation(x + bias) with a 1-d bias along the last dimension: the epilogue of a
+    linear layer whose matmul ran without its bias. On CUDA it is one kernel pass each way
+    (backend/cuda/activation.py, which also sums the bias gradient); elsewhere it computes
+    what gelu(x + bias) / silu(x + bias) would. Only x and bias are kept for backward."""
+
+    _backward_name = "GeluBackward0"  # the node PyTorch shows for gelu(linear(x))
+
+    @staticmethod
+    def forward(ctx, x, bias, activation, approximate):
+        if use_kernels(x) and _cuda_act.supported(x):
+            y = _cuda_act.bias_forward(x, bias, _cuda_act.kind_of(activation, approximate))
+        else:
+            value = _gelu_value if activation == "gelu" else (lambda xp, v: v * _sigmoid(xp, v))
+            args = (approximate,) if activation == "gelu" else ()
+            with _quiet():
+                y = _cast_like(as_array(value(backend.of(x), x + bias, *args)), x)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, bias)
+            ctx.activation, ctx.approximate = activation, approximate
+            if activation == "silu":
+                ctx.mark_name("SiluBackward0")
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, bias = ctx.saved_arrays
+        need_x, need_bias = ctx.needs_input_grad[:2]
+        if (not _in_graph(ctx) and use_kernels(grad) and grad.dtype == x.dtype
+                and _cuda_act.supported(x)):
+            kind = _cuda_act.kind_of(ctx.activation, ctx.approximate)
+            gx, gbias = _cuda_act.bias_backward(grad, x, bias, kind)
+        else:
+            if ctx.activation == "gelu":
+                grad_fn, args = _gelu_grad, (ctx.approximate,)
+            else:
+                grad_fn, args = _silu_grad, ()
+            with _quiet():
+                gx = _cast_like(grad_fn(ctx.xp, grad, x + bias, None, *args), grad)
+            gbias = sum_to(gx, bias.shape) if need_bias else None
+        return gx if need_x else None, gbias if need_bias else None, None, None
+
+
+def _bias_activation(input: Tensor, bias: Tensor, activation: str = "gelu",
+                     approximate: str = "none") -> Tensor:
+    """gelu(input + bias) or silu(input + bias) for a 1-d bias over input's last dimension,
+    fused into one pass each way on CUDA; same values and gradients as the composition.
+
+    For a linear layer followed by the activation: _bias_activation(F.linear(x, W), b).
+    """
+    if activation not in ("gelu", "silu") or (activation == "silu" and approximate != "none"):
+        raise ValueError(f"unsupported fused activation {activation!r} (approximate="
+                         f"{approximate!r}); expected 'gelu' or 'silu'")
+    _check_tensor(activation, input)
+    if (bias is None or bias.ndim != 1 or input.ndim == 0 or input.shape[-1] != bias.shape[0]
+            or bias.dtype is not input.dtype):
+        pre = input if bias is None else input + bias
+        return gelu(pre, approximate) if activation == "gelu" else silu(pre)
+    if activation == "gelu":
+        if approximate not in ("none", "tanh"):
+            raise RuntimeError("approximate argument must be either none or tanh.")
+        _require_float("GeluKernelImpl", input)
+    else:
+        _require_float("silu_cpu", input)
+    return _BiasActivation.apply(input, bias, activation, approximate)
+
+
 # -- softmax and log_softmax -------------------------------------------------------------------
 
 def _upcast(x):
@@ -349,15 +451,18 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xp = backend.of(x)
-        if x.size == 0:
-            return x.copy()
-        work = _upcast(x.reshape(1) if x.ndim == 0 else x)
-        with _quiet():  # rows of -inf give nan, as in PyTorch
-            y = work - work.max(axis=dim, keepdims=True)
-            xp.exp(y, out=y)
-            y /= _sum_keep(xp, y, dim)
-        y = _cast_like(y.reshape(x.shape), x)
+        if use_kernels(x) and _cuda_softmax.supported(x):
+            y = _cuda_softmax.forward(x, dim)
+        else:
+            xp = backend.of(x)
+            if x.size == 0:
+                return x.copy()
+            work = _upcast(x.reshape(1) if x.ndim == 0 else x)
+            with _quiet():  # rows of -inf give nan, as in PyTorch
+                y = work - work.max(axis=dim, keepdims=True)
+                xp.exp(y, out=y)
+                y /= _sum_keep(xp, y, dim)
+            y = _cast_like(y.reshape(x.shape), x)
         if ctx.needs_input_grad:
             ctx.save_for_backward(y)
             ctx.dim = dim
@@ -370,6 +475,8 @@ class Softmax(Function):
             return ctx.xp.zeros_like(grad)
         if _in_graph(ctx):
             return y * (grad - ctx.xp.sum(grad * y, axis=ctx.dim, keepdims=True))
+        if use_kernels(grad) and grad.dtype == y.dtype and _cuda_softmax.supported(y):
+            return _cuda_softmax.backward(grad, y, ctx.dim)
         gx = grad * y
         gx -= y * _sum_keep(ctx.xp, gx, ctx.dim)
         return gx
@@ -380,14 +487,17 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, dim):
-        xp = backend.of(x)
-        if x.size == 0:
-            return x.copy()
-        work = _upcast(x.reshape(1) if x.ndim == 0 else x)
-        with _quiet():
-            y = work - work.max(axis=dim, keepdims=True)
-            y -= xp.log(_sum_keep(xp, xp.exp(y), dim))
-        y = _cast_like(y.reshape(x.shape), x)
+        if use_kernels(x) and _cuda_softmax.supported(x):
+            y = _cuda_softmax.forward(x, dim, log=True)
+        else:
+            xp = backend.of(x)
+            if x.size == 0:
+                return x.copy()
+            work = _upcast(x.reshape(1) if x.ndim == 0 else x)
+            with _quiet():
+                y = work - work.max(axis=dim, keepdims=True)
+                y -= xp.log(_sum_keep(xp, xp.exp(y), dim))
+            y = _cast_like(y.reshape(x.shape), x)
         if ctx.needs_input_grad:
             ctx.save_for_backward(y)
             ctx.dim = dim
@@ -401,6 +511,8 @@ class LogSoftmax(Function):
             return xp.zeros_like(grad)
         if _in_graph(ctx):
             return grad - xp.exp(y) * xp.sum(grad, axis=ctx.dim, keepdims=True)
+        if use_kernels(grad) and grad.dtype == y.dtype and _cuda_softmax.supported(y):
+            return _cuda_softmax.backward(grad, y, ctx.dim, log=True)
         p = xp.exp(y)
         p *= _sum_keep(xp, grad, ctx.dim)
         return xp.subtract(grad, p, out=p)

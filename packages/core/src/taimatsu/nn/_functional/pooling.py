@@ -22,6 +22,8 @@ from ... import backend
 from ..._tensor import Tensor
 from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.node import Function
+from ...backend.cuda import pooling as _cuda_pool
+from ...backend.cuda import use_kernels
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
@@ -209,19 +211,28 @@ def _max_forward(x, win: _Window, indices: bool = True):
 class _MaxPool(Function):
     @staticmethod
     def forward(ctx, x, win, name, want_indices=True):
-        out, idx = _max_forward(x, win, indices=want_indices or bool(ctx.needs_input_grad))
+        with_indices = want_indices or bool(ctx.needs_input_grad)
+        if use_kernels(x) and _cuda_pool.supports(x):
+            out, idx = _cuda_pool.max_pool_forward(x, win.out, win.kernel, win.stride,
+                                                   win.padding, win.dilation, with_indices)
+        else:
+            out, idx = _max_forward(x, win, indices=with_indices)
         ctx.mark_name(name)
         if ctx.needs_input_grad:
-            ctx.idx, ctx.shape, ctx.disjoint, ctx.pool_name = idx, x.shape, win.disjoint, name
+            ctx.idx, ctx.shape, ctx.win, ctx.pool_name = idx, x.shape, win, name
         return out if idx is None else (out, idx)
 
     @staticmethod
     def backward(ctx, g, _):
+        win = ctx.win
         if isinstance(g, Tensor):
-            return _IndexScatter.apply(g, ctx.idx, ctx.shape, not ctx.disjoint,
+            return _IndexScatter.apply(g, ctx.idx, ctx.shape, not win.disjoint,
                                        ctx.pool_name.replace("Backward0",
                                                              "BackwardBackward0"))
-        return _scatter(g, ctx.idx, ctx.shape, accumulate=not ctx.disjoint)
+        if use_kernels(g) and _cuda_pool.supports(g):
+            return _cuda_pool.max_pool_backward(g, ctx.idx, ctx.shape, win.kernel, win.stride,
+                                                win.padding, win.dilation)
+        return _scatter(g, ctx.idx, ctx.shape, accumulate=not win.disjoint)
 
 
 # -- average pooling ----------------------------------------------------------------------------
@@ -267,33 +278,50 @@ def _avg_adjoint(g, win: _Window, div):
     return xp.ascontiguousarray(buf[win.interior()]) if win.needs_pad else buf
 
 
+def _avg(x, win: _Window, div, rule):
+    """Average pooling of an array: the CUDA kernel where it applies (`rule`, the
+    (count_include_pad, divisor_override) that `div` was made from, is what it needs)."""
+    if rule is not None and use_kernels(x) and _cuda_pool.supports(x):
+        return _cuda_pool.avg_pool_forward(x, win.out, win.kernel, win.stride, win.padding,
+                                           *rule)
+    return _avg_forward(x, win, div)
+
+
+def _avg_transposed(g, win: _Window, div, rule):
+    """The adjoint of `_avg` (average pooling's input gradient) of an array."""
+    if rule is not None and use_kernels(g) and _cuda_pool.supports(g):
+        return _cuda_pool.avg_pool_backward(g, (g.shape[0], g.shape[1]) + win.spatial,
+                                            win.kernel, win.stride, win.padding, *rule)
+    return _avg_adjoint(g, win, div)
+
+
 class _AvgPool(Function):
     @staticmethod
-    def forward(ctx, x, win, div, name):
-        ctx.win, ctx.div = win, div
+    def forward(ctx, x, win, div, name, rule=None):
+        ctx.win, ctx.div, ctx.rule = win, div, rule
         ctx.mark_name(name)
-        return _avg_forward(x, win, div)
+        return _avg(x, win, div, rule)
 
     @staticmethod
     def backward(ctx, g):
         if isinstance(g, Tensor):
-            return _AvgPoolAdjoint.apply(g, ctx.win, ctx.div)
-        return _avg_adjoint(g, ctx.win, ctx.div)
+            return _AvgPoolAdjoint.apply(g, ctx.win, ctx.div, ctx.rule)
+        return _avg_transposed(g, ctx.win, ctx.div, ctx.rule)
 
 
 class _AvgPoolAdjoint(Function):
     _backward_name = "AvgPoolBackwardBackward0"
 
     @staticmethod
-    def forward(ctx, g, win, div):
-        ctx.win, ctx.div = win, div
-        return _avg_adjoint(g, win, div)
+    def forward(ctx, g, win, div, rule=None):
+        ctx.win, ctx.div, ctx.rule = win, div, rule
+        return _avg_transposed(g, win, div, rule)
 
     @staticmethod
     def backward(ctx, gg):
         if isinstance(gg, Tensor):
-            return _AvgPool.apply(gg, ctx.win, ctx.div, "AvgPoolBackward0")
-        return _avg_forward(gg, ctx.win, ctx.div)
+            return _AvgPool.apply(gg, ctx.win, ctx.div, "AvgPoolBackward0", ctx.rule)
+        return _avg(gg, ctx.win, ctx.div, ctx.rule)
 
 
 # -- argument handling ---------------------------------------------------------------------------
@@ -452,7 +480,8 @@ def _avg_pool(input, nd, kernel_size, stride, padding, ceil_mode, count_include_
     win = _make_window(input, nd, fn, kernel_size, stride, padding, 1, ceil_mode)
     x, unbatched = _batched(input, nd)
     div = _divisor(win, bool(count_include_pad), divisor_override)
-    out = _AvgPool.apply(x, win, div, f"AvgPool{nd}DBackward0")
+    out = _AvgPool.apply(x, win, div, f"AvgPool{nd}DBackward0",
+                         (bool(count_include_pad), divisor_override))
     return out.squeeze(0) if unbatched else out
 
 
@@ -683,7 +712,10 @@ def _adaptive_max_pool(input, nd, output_size, return_indices):
         out = zeros(shape, dtype=x.dtype, device=x.device)
         idx = zeros(shape, dtype=D.int64, device=x.device)
     else:
-        idx = Tensor._make(_adaptive_max_indices(x._data, out_size))
+        if use_kernels(x._data) and _cuda_pool.supports(x._data):
+            idx = Tensor._make(_cuda_pool.adaptive_max_pool_indices(x._data, out_size))
+        else:
+            idx = Tensor._make(_adaptive_max_indices(x._data, out_size))
         out = _IndexGather.apply(x, idx._data, f"AdaptiveMaxPool{nd}DBackward0")
     if unbatched:
         out, idx = out.squeeze(0), idx.squeeze(0)

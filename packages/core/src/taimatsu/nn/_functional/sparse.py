@@ -2,7 +2,8 @@
 
 The embedding gradient is an index-add of the output gradient's rows into a zero table.
 NumPy's `add.at` is slow on rows, so `_index_add_rows` sorts the indices once and adds
-in a few vectorized rounds (see there); on CUDA cupyx.scatter_add does it.
+in a few vectorized rounds (see there); on CUDA our kernels do it (atomics, or a sorted
+segment sum under use_deterministic_algorithms), cupyx.scatter_add for other dtypes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from ... import backend
 from ..._tensor import Tensor
 from ...autograd import _graph_xp
 from ...autograd.node import Function
+from ...backend.cuda import embedding as _cuda_embedding
+from ...backend.cuda import use_kernels
 from ...ops.indexing import _scatter_zeros, _take, _ufunc_at
 
 __all__ = ["embedding", "embedding_bag", "one_hot"]
@@ -78,6 +81,9 @@ class _Embedding(Function):
     def backward(ctx, grad):
         indices = _plain(ctx.saved_arrays[0])
         num, padding_idx, by_freq = ctx.params
+        if ctx.xp is not _graph_xp and use_kernels(grad) and _cuda_embedding.supports(grad):
+            return _cuda_embedding.embedding_backward(grad, indices, num, padding_idx,
+                                                      by_freq), None
         idx = indices.reshape(-1)
         g = grad.reshape(idx.shape[0], grad.shape[-1])
         xp = backend.of(idx)

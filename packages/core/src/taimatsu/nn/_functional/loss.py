@@ -24,6 +24,8 @@ from ..._tensor import Tensor
 from ...amp._state import hook as _autocast
 from ...autograd import grad_mode
 from ...autograd.node import Function
+from ...backend.cuda import cross_entropy as _ce_kernels
+from ...backend.cuda import use_kernels
 from ...ops.creation import ones_like
 from ...ops.inplace import _legacy
 from ...ops.pointwise import minimum, where, xlogy
@@ -329,7 +331,11 @@ class NllLoss(Function):
 class CrossEntropy(Function):
     """log_softmax over dim 1 and nll in one pass, with class weights, ignore_index and
     label smoothing. backward is (softmax - onehot) scaled per entry; it reads the softmax
-    kept from forward, or recomputes it differentiably for double backward."""
+    kept from forward, or recomputes it differentiably for double backward.
+
+    On CUDA arrays the fused kernels of backend/cuda/cross_entropy.py run instead: forward
+    keeps the per-entry log-sum-exp rather than the softmax, backward writes the gradient in
+    one pass over the logits."""
 
     _backward_name = "NllLossBackward0"
 
@@ -337,6 +343,9 @@ class CrossEntropy(Function):
     def forward(ctx, x, target, weight, reduction, ignore_index, smoothing):
         xp = backend.of(x)
         x2, t2 = _as_batch(x, target)
+        if use_kernels(x) and _ce_kernels.supported(x2, weight):
+            return CrossEntropy._kernel_forward(ctx, x, x2, t2, weight, reduction, ignore_index,
+                                                smoothing)
         targets = _Targets(x2, t2, weight, ignore_index)
         with _quiet():  # inf logits give nan, as in PyTorch
             shifted = x2 - x2.max(axis=1, keepdims=True)
@@ -353,15 +362,20 @@ class CrossEntropy(Function):
             p /= total
             ctx.save_for_backward(x, p)
             ctx.targets, ctx.reduction, ctx.dtype = targets, reduction, x.dtype
-            ctx.weight, ctx.smoothing = weight, smoothing
+            ctx.weight, ctx.smoothing, ctx.kernel = weight, smoothing, False
         return _reduce_rows(xp, losses, targets, reduction)
 
     @staticmethod
     def backward(ctx, grad):
         x, p = ctx.saved_arrays
         xp = ctx.xp
+        if ctx.kernel:  # p is the per-entry log-sum-exp
+            if not _in_graph(ctx):
+                return CrossEntropy._kernel_backward(ctx, grad, x, p)
+            ctx.targets = _Targets(*_as_batch(x._data, ctx.target), ctx.weight,
+                                   ctx.ignore_index)
         if _in_graph(ctx):
-            p = Softmax.apply(x.reshape(p.shape), 1)
+            p = Softmax.apply(x.reshape((1, -1) if x.ndim == 1 else x.shape), 1)
         coef = _row_coef(ctx, grad, ctx.targets.weight)
         if not ctx.smoothing:
             gx = p * _expand_classes(xp, coef)
@@ -381,6 +395,35 @@ class CrossEntropy(Function):
         else:
             gx = gx - smooth * xp.asarray(w.reshape((1, -1) + (1,) * (p.ndim - 2)))
         return _subtract_at_target(ctx, gx, (1 - s) * coef).reshape(x.shape)
+
+    @staticmethod
+    def _kernel_forward(ctx, x, x2, t2, weight, reduction, ignore_index, smoothing):
+        xp = backend.of(x)
+        _ce_kernels.check_targets(t2, x2.shape[1], ignore_index)
+        losses, lse, target_weight = _ce_kernels.forward(x2, t2, weight, ignore_index,
+                                                         smoothing)
+        total = target_weight.sum() if reduction == "mean" else None
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, lse)
+            ctx.kernel, ctx.target, ctx.ignore_index, ctx.total = True, t2, ignore_index, total
+            ctx.reduction, ctx.dtype, ctx.weight, ctx.smoothing = (reduction, x.dtype, weight,
+                                                                   smoothing)
+        if reduction == "none":
+            return losses.reshape(() if x.ndim == 1 else t2.shape).astype(x.dtype)
+        # reduced in the accumulation dtype, then rounded once
+        with _quiet():  # an empty or all-ignored 'mean' gives nan, as in PyTorch
+            out = losses.sum() if reduction == "sum" else losses.sum() / total
+        return xp.asarray(out).astype(x.dtype)
+
+    @staticmethod
+    def _kernel_backward(ctx, grad, x, lse):
+        grad = grad.astype(lse.dtype)
+        if ctx.reduction == "mean":
+            with _quiet():
+                grad = grad / ctx.total
+        gx = _ce_kernels.backward(x.reshape((1, -1)) if x.ndim == 1 else x, ctx.target,
+                                  ctx.weight, lse, grad, ctx.ignore_index, ctx.smoothing)
+        return gx.reshape(x.shape)
 
 
 def _smooth_term(xp, shifted, log_total, weight, valid):

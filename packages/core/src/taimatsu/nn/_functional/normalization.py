@@ -27,6 +27,8 @@ from ..._tensor import Tensor
 from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function
+from ...backend.cuda import normalization as _kernels
+from ...backend.cuda import use_kernels
 from ...ops._util import finish, wrap_dim
 from ...ops.creation import zeros
 from ...ops.join import cat
@@ -373,6 +375,8 @@ class _LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, k, eps):
+        if use_kernels(x) and _kernels.supported(x, weight, bias):
+            return _LayerNorm._kernel_forward(ctx, x, weight, bias, k, eps)
         rows = _as_rows(_as_work(x, _work_dtype(x.dtype)), x.shape, k)
         xhat, _, _, rstd = _fast_standardize(rows, (1,), eps)
         y = _affine(xhat, weight, bias, (1, -1))
@@ -385,7 +389,10 @@ class _LayerNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = ctx.xp
-        x, weight, xhat, rstd = ctx.saved_arrays
+        saved = ctx.saved_arrays
+        if len(saved) == 5 and xp is not _graph_xp:  # the kernel forward also kept the means
+            return _LayerNorm._kernel_backward(ctx, grad, *saved)
+        x, weight, xhat, rstd = saved[:4]
         shape = x.shape
         if xp is _graph_xp or xhat is None:
             xw = x if xp is _graph_xp else _as_work(x, _work_dtype(x.dtype))
@@ -401,6 +408,35 @@ class _LayerNorm(Function):
             gx = _input_grad(xp, gxhat, xhat, rstd, (1,)).reshape(shape)
         dx, dw, db = ctx.dtypes
         return (_cast_back(xp, gx, dx), _cast_back(xp, gw, dw), _cast_back(xp, gb, db))
+
+    @staticmethod
+    def _kernel_forward(ctx, x, weight, bias, k, eps):
+        """The CUDA kernels: y in x's dtype, per-row mean and rstd kept for backward (x_hat
+        is recomputed there rather than stored)."""
+        y, mean, rstd = _kernels.layer_norm_forward(x, _flat(weight), _flat(bias),
+                                                    _cols(x.shape, k), eps)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, weight, None, rstd, mean)
+            ctx.k, ctx.eps = k, eps
+            ctx.dtypes = (x.dtype,) + _param_dtypes(weight, bias)
+        return y
+
+    @staticmethod
+    def _kernel_backward(ctx, grad, x, weight, _, rstd, mean):
+        k = ctx.k
+        gx, gw, gb = _kernels.layer_norm_backward(grad, x, _flat(weight), mean, rstd,
+                                                  _cols(x.shape, k), ctx.needs_input_grad[:3])
+        pshape = tuple(x.shape[x.ndim - k:])
+        return (gx, None if gw is None else gw.reshape(pshape),
+                None if gb is None else gb.reshape(pshape))
+
+
+def _flat(a):
+    return None if a is None else a.reshape(-1)
+
+
+def _cols(shape, k: int) -> int:
+    return math.prod(shape[len(shape) - k:])
 
 
 def _as_rows(a, shape, k: int):
@@ -530,11 +566,61 @@ def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     _check_normalized(input, shape, weight, None, "")
     if eps is None:
         eps = float(ml_dtypes.finfo(input.dtype.np).eps)
+    if use_kernels(input._data) and _kernels.supported(
+            input._data, None if weight is None else weight._data):
+        return _RMSNorm.apply(input, weight, len(shape), eps)
     dims = tuple(range(input.ndim - len(shape), input.ndim))
     # half precisions square and average in float32 (x^2 overflows float16 from 256)
     x = input.float() if input.dtype.np in _HALF else input
     out = (x * (x * x).mean(dim=dims, keepdim=True).add(eps).rsqrt()).to(input.dtype)
     return out if weight is None else out * weight
+
+
+class _RMSNorm(Function):
+    """rms_norm by the CUDA kernels (elsewhere rms_norm is composed of ops, as torch's CPU
+    one is): x * rstd * weight with rstd = 1 / sqrt(mean(x^2) + eps) over the trailing k dims,
+    the per-row rstd kept for backward."""
+
+    _backward_name = "FusedRmsNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, weight, k, eps):
+        y, rstd = _kernels.rms_norm_forward(x, _flat(weight), _cols(x.shape, k), eps)
+        if ctx.needs_input_grad:
+            ctx.save_for_backward(x, weight, rstd)
+            ctx.k, ctx.eps = k, eps
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight, rstd = ctx.saved_arrays
+        if ctx.xp is _graph_xp:
+            return _RMSNorm._graph_backward(ctx, grad, x, weight)
+        gx, gw = _kernels.rms_norm_backward(grad, x, _flat(weight), rstd,
+                                            _cols(x.shape, ctx.k), ctx.needs_input_grad[:2])
+        return gx, None if gw is None else gw.reshape(weight.shape)
+
+    @staticmethod
+    def _graph_backward(ctx, grad, x, weight):
+        """The same gradients as differentiable ops on Tensors, rstd recomputed from x;
+        half precisions work in float32 as the composed rms_norm does."""
+        xp = ctx.xp
+        shape, k = x.shape, ctx.k
+        half = x.dtype.np in _HALF
+        xw = _as_rows(xp.astype(x, np.float32) if half else x, shape, k)
+        g = _as_rows(xp.astype(grad, np.float32) if half else grad, shape, k)
+        rstd = 1.0 / xp.sqrt(xp.mean(xw * xw, axis=1, keepdims=True) + ctx.eps)
+        xhat = xw * rstd
+        gx = gw = None
+        if ctx.needs_input_grad[0]:
+            gh = g if weight is None else g * weight.reshape(1, -1)
+            gx = rstd * (gh - xhat * xp.mean(gh * xhat, axis=1, keepdims=True))
+            gx = gx.reshape(shape)
+            gx = xp.astype(gx, x.dtype) if half else gx
+        if ctx.needs_input_grad[1]:
+            gw = xp.sum(g * xhat, axis=0).reshape(weight.shape)
+            gw = xp.astype(gw, weight.dtype) if half else gw
+        return gx, gw
 
 
 def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,

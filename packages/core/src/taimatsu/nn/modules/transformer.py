@@ -14,8 +14,10 @@ from collections.abc import Callable
 from ... import _dtype as D
 from ... import full, triu
 from ..._tensor import Tensor
+from ...backend.cuda import use_kernels
 from .. import functional as F
 from .. import init
+from .._functional.activation import _bias_activation
 from .._functional.attention import _canonical_mask
 from ._attention import MultiheadAttention
 from .container import ModuleList
@@ -72,6 +74,17 @@ def _activation_code(activation) -> int:
     if activation is F.gelu or isinstance(activation, GELU):
         return 2
     return 0
+
+
+def _linear_activation(layer, x: Tensor) -> Tensor:
+    """activation(linear1(x)); on CUDA kernels a GELU after a biased linear1 adds the bias
+    inside the activation's kernel (one pass each way instead of two)."""
+    linear, activation = layer.linear1, layer.activation
+    if (use_kernels(x._data) and linear.bias is not None
+            and _activation_code(activation) == 2):
+        approximate = getattr(activation, "approximate", "none")  # an nn.GELU module's
+        return _bias_activation(F.linear(x, linear.weight), linear.bias, "gelu", approximate)
+    return activation(linear(x))
 
 
 class TransformerEncoderLayer(Module):
@@ -131,7 +144,7 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(x)
 
     def _ff_block(self, x):
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        x = self.linear2(self.dropout(_linear_activation(self, x)))
         return self.dropout2(x)
 
 
@@ -202,7 +215,7 @@ class TransformerDecoderLayer(Module):
         return self.dropout2(x)
 
     def _ff_block(self, x):
-        x = self.linear2(self.dropout(self.activation(self.linear1(x))))
+        x = self.linear2(self.dropout(_linear_activation(self, x)))
         return self.dropout3(x)
 
 

@@ -159,3 +159,15 @@ def test_the_same_source_compiles_for_the_gpu():
 def test_nvrtc_reports_compile_errors():
     with pytest.raises(RuntimeError, match="does not compile"):
         nvrtc.compile_ptx('extern "C" __global__ void f() { undefined_name = 1; }', "bad.cu")
+
+
+def test_kernels_named_by_macros_are_found():
+    source = PRELUDE + r'''
+#define FILL(SUFFIX, T) extern "C" __global__ void fill_##SUFFIX(T* x, T v) { x[threadIdx.x] = v; }
+FILL(f32, float)
+FILL(f64, double)
+'''
+    assert cuda_emulator.kernel_names(source) == ("fill_f32", "fill_f64")
+    out = np.zeros(4)
+    cuda_emulator.launch(cuda_emulator.build(source), "fill_f64", 1, 4, (out, np.float64(2.5)))
+    np.testing.assert_array_equal(out, 2.5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import hashlib
 import os
 import re
@@ -40,8 +41,14 @@ def available() -> bool:
     return shutil.which(os.environ.get("CXX", "g++")) is not None
 
 
-def kernel_names(source: str) -> list[str]:
-    return _KERNEL_NAME.findall(source)
+@functools.lru_cache(maxsize=64)
+def kernel_names(source: str) -> tuple[str, ...]:
+    """The `extern "C" __global__` kernels of a module, read after the preprocessor has run,
+    so that names a macro pastes together count too."""
+    done = subprocess.run([os.environ.get("CXX", "g++"), "-E", "-P", "-x", "c++", "-"],
+                          input=source, capture_output=True, text=True)
+    text = done.stdout if done.returncode == 0 else source
+    return tuple(dict.fromkeys(_KERNEL_NAME.findall(text)))
 
 
 def build(source: str) -> ctypes.CDLL:

@@ -66,8 +66,8 @@ def _pointwise(name: str, fn, grad_fn, saves: str = "x", doc: str = ""):
     keep_x, keep_y = "x" in saves, "y" in saves
 
     def forward(ctx, x, *params):
-        with _quiet():
-            y = _cast_like(as_array(fn(backend.of(x), x, *params)), x)
+        with _quiet():  # 16-bit inputs compute in float32, as torch's kernels do
+            y = _cast_like(as_array(fn(backend.of(x), _upcast(x), *params)), x)
         if ctx.needs_input_grad:
             ctx.save_for_backward(x if keep_x else None, y if keep_y else None)
             ctx.params = params
@@ -75,8 +75,13 @@ def _pointwise(name: str, fn, grad_fn, saves: str = "x", doc: str = ""):
 
     def backward(ctx, grad):
         x, y = ctx.saved_arrays
+        if not isinstance(grad, Tensor):  # plain arrays (not double backward): upcast 16-bit
+            x, y = (None if a is None else _upcast(a) for a in (x, y))
+            grad_in = _upcast(grad)
+        else:
+            grad_in = grad
         with _quiet():
-            return _cast_like(grad_fn(ctx.xp, grad, x, y, *ctx.params), grad)
+            return _cast_like(grad_fn(ctx.xp, grad_in, x, y, *ctx.params), grad)
 
     return type(name, (Function,), {
         "__doc__": doc, "__module__": __name__,

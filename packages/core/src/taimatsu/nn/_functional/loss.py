@@ -252,7 +252,12 @@ class _Targets:
         return backend.of(a).take_along_axis(a, self.index[:, None], axis=1)[:, 0]
 
     def weighted(self, losses):
-        return losses if self.weight is None else losses * self.weight
+        if self.weight is None:
+            return losses
+        if self.valid is None:
+            return losses * self.weight
+        # an ignored entry counts 0 even where its logits are nan, as in PyTorch
+        return backend.of(losses).where(self.valid, losses * self.weight, 0)
 
 
 def _as_batch(x, target):
@@ -279,7 +284,9 @@ def _row_coef(ctx, grad, weight):
     if ctx.reduction == "none":
         grad = grad.reshape(ctx.targets.index.shape)
     elif ctx.reduction == "mean":
-        grad = grad / ctx.targets.total
+        # every target ignored: the loss is nan (0/0) but each entry's gradient is 0, as in torch
+        total = ctx.targets.total
+        grad = grad / total if total else ctx.xp.zeros_like(grad)
     return grad if weight is None else grad * ctx.xp.asarray(weight)
 
 
@@ -353,9 +360,9 @@ class CrossEntropy(Function):
             total = _sum_keep(xp, p, 1)
             log_total = xp.log(total)
         losses = targets.weighted(log_total[:, 0] - targets.pick(shifted))
-        if smoothing:
-            losses = (1 - smoothing) * losses + (smoothing / x2.shape[1]) * _smooth_term(
-                xp, shifted, log_total, weight, targets.valid)
+        if smoothing:  # (Python floats would promote bfloat16 to float32 in NumPy)
+            losses = ((1 - smoothing) * losses + (smoothing / x2.shape[1]) * _smooth_term(
+                xp, shifted, log_total, weight, targets.valid)).astype(x2.dtype, copy=False)
         if x.ndim == 1:
             losses = losses.reshape(())
         if ctx.needs_input_grad:
@@ -433,7 +440,7 @@ def _smooth_term(xp, shifted, log_total, weight, valid):
     else:
         wb = weight.reshape((1, -1) + (1,) * (shifted.ndim - 2))
         term = weight.sum() * log_total[:, 0] - (shifted * wb).sum(axis=1)
-    return term if valid is None else term * valid
+    return term if valid is None else backend.of(term).where(valid, term, 0)
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,

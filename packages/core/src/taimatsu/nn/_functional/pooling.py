@@ -654,6 +654,19 @@ def adaptive_avg_pool3d(input, output_size):
     return _adaptive_avg_pool(input, 3, output_size)
 
 
+def _last_nan_or_first_max(xp, windows, axis):
+    """argmax along `axis` (kept as size 1), except that a window holding NaN points at its
+    last NaN, as PyTorch's scan does; taken one dim at a time, last dim first, this finds the
+    last NaN in row-major order."""
+    am = xp.argmax(windows, axis=axis)
+    nan = xp.isnan(windows)
+    has_nan = nan.any(axis=axis)
+    if has_nan.any():
+        last = windows.shape[axis] - 1 - xp.argmax(xp.flip(nan, axis=axis), axis=axis)
+        am = xp.where(has_nan, last, am)
+    return xp.expand_dims(am, axis)
+
+
 def _window_max_indices(x, tables):
     """Flat plane index of the first maximum (row-major scan) of each window.
 
@@ -675,7 +688,7 @@ def _window_max_indices(x, tables):
         flat = table.reshape(flat_shape)
         split = vals.shape[:axis] + (out, width) + vals.shape[axis + 1:]
         windows = xp.take_along_axis(vals, flat, axis=axis).reshape(split)
-        am = xp.expand_dims(xp.argmax(windows, axis=axis + 1), axis + 1)
+        am = _last_nan_or_first_max(xp, windows, axis + 1)
         vals = xp.take_along_axis(windows, am, axis=axis + 1).squeeze(axis + 1)
         table_shape = flat_shape[:axis] + [out, width] + flat_shape[axis + 1:]
         coord = xp.take_along_axis(table.reshape(table_shape), am, axis=axis + 1)

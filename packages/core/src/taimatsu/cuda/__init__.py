@@ -135,6 +135,7 @@ class device_of(device):
 def synchronize(device=None) -> None:
     """Waits for every kernel on the device to finish."""
     _cp().cuda.Device(current_device() if device is None else _index(device)).synchronize()
+    streams._release_finished()  # memory kept for finished asynchronous copies and streams
 
 
 # Memory statistics read 0 until CUDA is usable, as PyTorch's do before CUDA starts.
@@ -219,6 +220,11 @@ def seed_all() -> None:
 def is_bf16_supported() -> bool:
     return is_available() and get_device_capability()[0] >= 8
 
+
+# Streams and events; the module also gives Tensor record_stream, pin_memory and is_pinned.
+from . import streams  # noqa: E402
+from .streams import (Event, ExternalStream, Stream, StreamContext,  # noqa: E402
+                      current_stream, default_stream, set_stream, stream)
 
 # Legacy tensor types (taimatsu.cuda.FloatTensor, ...), as old scripts spell them.
 from .._legacy_tensors import cuda_tensor_types as _legacy_types  # noqa: E402

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import _dtype as D
 from .._device import device_of, move, to_device
 from .._tensor import Tensor
@@ -13,16 +15,14 @@ class ToCopy(Function):
     """Copies to another dtype and/or device; the gradient goes back the same way."""
 
     @staticmethod
-    def forward(ctx, a, np_dtype, dev):
+    def forward(ctx, a, np_dtype, dev, non_blocking=False):
         ctx.src = (a.dtype, device_of(a))
-        out = a if dev is None else move(a, dev)
-        if np_dtype is not None and out.dtype != np_dtype:
-            if out.dtype.kind == "c" and np_dtype.kind != "c":
-                out = out.real  # torch drops the imaginary part (with a warning) too
-            out = out.astype(np_dtype)
-        elif out is a:
-            out = a.copy()
-        return out
+        if non_blocking and dev is not None and dev.type == "cpu" and type(a) is not np.ndarray:
+            # cast on the GPU first: the host copy may still be landing when this returns
+            return _transfer(_cast(a, np_dtype), dev, True)
+        out = a if dev is None else _transfer(a, dev, non_blocking)
+        out = _cast(out, np_dtype)
+        return a.copy() if out is a else out
 
     @staticmethod
     def backward(ctx, grad):
@@ -35,6 +35,28 @@ class ToCopy(Function):
                 out = out.real
             out = out.astype(np_dtype)
         return out
+
+
+def _cast(x, np_dtype):
+    """`x` as `np_dtype` (itself when None or already so)."""
+    if np_dtype is None or x.dtype == np_dtype:
+        return x
+    if x.dtype.kind == "c" and np_dtype.kind != "c":
+        x = x.real  # torch drops the imaginary part (with a warning) too
+    return x.astype(np_dtype)
+
+
+def _transfer(a, dev, non_blocking: bool):
+    """`a` on `dev`. A host-to-GPU copy has completed on return (so the result is safe on any
+    stream) unless `non_blocking` and `a` is in pinned memory; GPU-to-host with
+    `non_blocking` is queued into a pinned buffer (taimatsu.cuda.streams does both)."""
+    if dev.type == "cuda" and type(a) is np.ndarray:
+        from ..cuda import streams
+        return streams.copy_to_device(a, dev.index, non_blocking)
+    if non_blocking and dev.type == "cpu" and type(a) is not np.ndarray:
+        from ..cuda import streams
+        return streams.copy_to_host(a, non_blocking=True)
+    return move(a, dev)
 
 
 def to_dtype(t: Tensor, dt: D.dtype) -> Tensor:
@@ -67,13 +89,34 @@ def _parse_to(args, kwargs):
 
 @method()
 def to(self: Tensor, *args, **kwargs) -> Tensor:
-    """Returns this tensor in another dtype and/or on another device (self if unchanged)."""
-    dtype, dev, copy = _parse_to(args, dict(kwargs))
+    """Returns this tensor in another dtype and/or on another device (self if unchanged).
+
+    non_blocking=True: from pinned memory to the GPU, or from the GPU (into pinned memory),
+    the copy is only queued on the current stream; synchronize before relying on it."""
+    if args and type(args[-1]) is bool:
+        args = _take_flags(args, kwargs)  # kwargs is this call's own dict
+    non_blocking = bool(kwargs.pop("non_blocking", False)) if kwargs else False
+    dtype, dev, copy = _parse_to(args, kwargs)
     same_dtype = dtype is None or dtype.np == self._data.dtype
     same_dev = dev is None or _same_device(self, dev)
     if same_dtype and same_dev:
         return clone(self) if copy else self
-    return ToCopy.apply(self, None if same_dtype else dtype.np, None if same_dev else dev)
+    np_dtype, dev = None if same_dtype else dtype.np, None if same_dev else dev
+    if non_blocking:
+        return ToCopy.apply(self, np_dtype, dev, non_blocking=True)
+    return ToCopy.apply(self, np_dtype, dev)
+
+
+def _take_flags(args, kwargs):
+    """The positional bools after the dtype/device arguments are (non_blocking, copy), as
+    PyTorch reads them: moves them into kwargs and returns the other arguments."""
+    rest = [a for a in args if type(a) is not bool]
+    flags = [a for a in args if type(a) is bool]
+    if len(flags) > 2:
+        raise TypeError(f"to() received an invalid combination of arguments - got "
+                        f"({', '.join(type(a).__name__ for a in args)})")
+    kwargs.update(zip(("non_blocking", "copy"), flags))
+    return rest
 
 
 def _same_device(t: Tensor, dev) -> bool:
@@ -92,7 +135,7 @@ def cuda(self: Tensor, device=None, non_blocking: bool = False, memory_format=No
         device = "cuda"
     elif isinstance(device, int):
         device = f"cuda:{device}"
-    return self.to(device)
+    return self.to(device, non_blocking=non_blocking)
 
 
 def _caster(dt):

@@ -3,6 +3,8 @@
 Both run on one fused Function, `_Attention`: softmax(q k^T * scale + bias) v computed over
 whole batched arrays (every batch and head in one matmul), with a backward of its own that
 reuses the probabilities forward computed instead of recording a dozen graph nodes.
+On CUDA, scaled_dot_product_attention without dropout runs `_FusedAttention` instead: the
+flash-attention kernels of backend/cuda/attention.py, which never store the probabilities.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ..._tensor import Tensor
 from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function
+from ...backend.cuda import use_kernels
 from ...ops._util import sum_to
 from ...ops.linalg import _CPP_NAMES, _mm
 
@@ -231,10 +234,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         return policy(scaled_dot_product_attention, query, key, value, attn_mask, dropout_p,
                       is_causal, scale, enable_gqa)
     _check_sdpa_inputs(query, key, value, attn_mask)
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not "
+                           "be set when is_causal=True")
+    if dropout_p <= 0 and use_kernels(query._data):
+        fused = _fused_attention(query, key, value, attn_mask, is_causal, scale, enable_gqa)
+        if fused is not None:
+            return fused
     if is_causal:
-        if attn_mask is not None:
-            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not "
-                               "be set when is_causal=True")
         attn_mask = _causal_mask(query.shape[-2], key.shape[-2], query)
     if enable_gqa and query.ndim >= 3:
         key, value = _repeat_kv_heads(query, key, value)
@@ -247,6 +254,95 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         batch = np.broadcast_shapes(query.shape[:-2], key.shape[:-2])
         keep = _dropout_keep(batch + (query.shape[-2], key.shape[-2]), dropout_p, query)
     return _Attention.apply(query, key, value, attn_mask, keep, scale=scale, weights=False)
+
+
+# -- the CUDA kernel path ----------------------------------------------------------------------
+
+class _FusedAttention(Function):
+    """softmax(q k^T * scale + mask) v by the fused CUDA kernels, causal or with a bool or
+    additive float `mask` (None for neither); saves only the output and the logsumexp of each
+    query row, and backward recomputes the probabilities from them. Key and value may have
+    fewer heads than the query (grouped-query attention)."""
+
+    _backward_name = "ScaledDotProductFlashAttentionBackward0"
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, *, scale, causal):
+        from ...backend.cuda import attention as kernels
+        out, lse = kernels.forward(q, k, v, mask, scale=scale, causal=causal)
+        if ctx.needs_input_grad:
+            ctx.scale, ctx.causal = scale, causal
+            ctx.save_for_backward(q, k, v, mask, out, lse)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, mask, out, lse = ctx.saved_arrays
+        need = ctx.needs_input_grad
+        if ctx.xp is _graph_xp:
+            return _fused_attention_graph_backward(ctx, q, k, v, mask, grad)
+        from ...backend.cuda import attention as kernels
+        gq, gk, gv = kernels.backward(q, k, v, mask, out, lse, grad, scale=ctx.scale,
+                                      causal=ctx.causal, need_q=need[0],
+                                      need_kv=need[1] or need[2])
+        return gq, gk if need[1] else None, gv if need[2] else None, None
+
+
+class _GenericBackwardCtx:
+    """What `_Attention.backward` reads from its ctx, filled in by hand."""
+
+    def __init__(self, saved, xp, scale, bias_shape, needs_input_grad):
+        self.saved_arrays, self.xp, self.scale = saved, xp, scale
+        self.bias_shape, self.needs_input_grad = bias_shape, needs_input_grad
+
+
+def _fused_attention_graph_backward(ctx, q, k, v, mask, grad):
+    """create_graph=True: the generic backward's differentiable formulas, on the inputs."""
+    xp = ctx.xp
+    bias = mask
+    if ctx.causal:
+        bias = _float_mask(_causal_mask(q.shape[-2], k.shape[-2], q), q.dtype)
+    elif mask is not None and mask.dtype is D.bool:
+        bias = _float_mask(mask, q.dtype)
+    group = q.shape[-3] // k.shape[-3] if q.ndim >= 3 else 1
+    kr, vr = k, v
+    if group > 1:
+        kr, vr = k.repeat_interleave(group, dim=-3), v.repeat_interleave(group, dim=-3)
+    need = ctx.needs_input_grad
+    generic = _GenericBackwardCtx((q, kr, vr, bias, None, None, None), xp, ctx.scale,
+                                  None if bias is None else bias.shape,
+                                  (need[0], need[1], need[2], False, False))
+    gq, gk, gv, _, _ = _Attention.backward(generic, grad)
+    if group > 1:
+        # the repeated heads' gradients summed back onto each key/value head
+        if gk is not None:
+            gk = xp.sum(gk.reshape(k.shape[:-3] + (k.shape[-3], group) + k.shape[-2:]), axis=-3)
+        if gv is not None:
+            gv = xp.sum(gv.reshape(v.shape[:-3] + (v.shape[-3], group) + v.shape[-2:]), axis=-3)
+    return gq, gk, gv, None
+
+
+def _fused_attention(query, key, value, attn_mask, is_causal, scale, enable_gqa):
+    """scaled_dot_product_attention by the CUDA kernels, or None where they do not apply
+    (then the generic path runs, and raises what it raises)."""
+    from ...backend.cuda import attention as kernels
+    from ...backend.cuda import dtype_suffix
+    qs, ks, vs = query.shape, key.shape, value.shape
+    if dtype_suffix(query._data.dtype) is None or not len(qs) == len(ks) == len(vs):
+        return None
+    if max(qs[-1], vs[-1]) > kernels.MAX_HEAD_DIM or 0 in qs or 0 in ks or 0 in vs:
+        return None
+    if len(qs) >= 3:
+        if qs[:-3] != ks[:-3] or ks[:-2] != vs[:-2]:
+            return None
+        if ks[-3] != qs[-3] and not (enable_gqa and qs[-3] % ks[-3] == 0):
+            return None
+    if attn_mask is not None and (attn_mask.requires_grad or not kernels.mask_fits(
+            attn_mask.shape, qs[:-2], qs[-2], ks[-2])):
+        return None
+    if scale is None:
+        scale = 1.0 / math.sqrt(qs[-1])
+    return _FusedAttention.apply(query, key, value, attn_mask, scale=scale, causal=is_causal)
 
 
 # -- multi-head attention ----------------------------------------------------------------------

@@ -217,6 +217,36 @@ def seed_all() -> None:
     manual_seed_all(secrets.randbits(63))
 
 
+def get_rng_state(device="cuda"):
+    """The Philox generator state of one GPU (our kernels' dropout stream), as a uint8
+    Tensor of 16 bytes: seed, then offset."""
+    from .._tensor import Tensor
+    from ..backend.cuda import random as cuda_random
+    _cp()
+    index = _index(device)
+    return Tensor._make(cuda_random.state(current_device() if index < 0 else index).get_state())
+
+
+def get_rng_state_all() -> list:
+    return [get_rng_state(i) for i in range(device_count())]
+
+
+def set_rng_state(new_state, device="cuda") -> None:
+    """Restores a state from get_rng_state; without CUDA it does nothing, as in torch (whose
+    call is queued until CUDA starts)."""
+    if not is_available():
+        return
+    from ..backend.cuda import random as cuda_random
+    index = _index(device)
+    data = getattr(new_state, "_data", new_state)
+    cuda_random.state(current_device() if index < 0 else index).set_state(data)
+
+
+def set_rng_state_all(new_states) -> None:
+    for index, new_state in enumerate(new_states):
+        set_rng_state(new_state, index)
+
+
 def is_bf16_supported() -> bool:
     return is_available() and get_device_capability()[0] >= 8
 

@@ -27,6 +27,7 @@ from ..._tensor import Tensor
 from ...amp._state import hook as _autocast
 from ...autograd import _graph_xp
 from ...autograd.node import Function
+from ...backend.cuda import batch_norm as _bn_kernels
 from ...backend.cuda import normalization as _kernels
 from ...backend.cuda import use_kernels
 from ...ops._util import finish, wrap_dim
@@ -181,6 +182,9 @@ class _BatchNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        if use_kernels(x) and _bn_kernels.supported(x, weight, bias, running_mean, running_var):
+            return _BatchNorm._kernel_forward(ctx, x, weight, bias, running_mean, running_var,
+                                              training, momentum, eps)
         work = _work_dtype(x.dtype)
         xw = _as_3d(_as_work(x, work), x.shape)
         view = (1, x.shape[1], 1)
@@ -221,6 +225,11 @@ class _BatchNorm(Function):
             gx, gw, gb = _BatchNorm._graph_backward(ctx, _as_3d(grad, x.shape),
                                                     _as_3d(x, x.shape), weight, mean, rstd)
             return None if gx is None else gx.reshape(x.shape), gw, gb
+        if ctx.__dict__.get("kernels"):
+            gx, gw, gb = _bn_kernels.backward(grad, x, weight, mean, rstd, ctx.training,
+                                              ctx.needs_input_grad[:3])
+            _, dw, db = ctx.dtypes
+            return gx, _cast_back(xp, gw, dw), _cast_back(xp, gb, db)
         c = x.shape[1]
         scale = rstd if weight is None else rstd * weight.reshape(1, c, 1)
         work = _work_dtype(x.dtype)
@@ -242,6 +251,27 @@ class _BatchNorm(Function):
         gb = gb.reshape(c) if need[2] else None
         dx, dw, db = ctx.dtypes
         return (_cast_back(xp, gx, dx), _cast_back(xp, gw, dw), _cast_back(xp, gb, db))
+
+    @staticmethod
+    def _kernel_forward(ctx, x, weight, bias, running_mean, running_var, training, momentum,
+                        eps):
+        """The CUDA kernels: y in x's dtype; the per-channel mean and 1/std (accumulation
+        dtype, saved as the CPU path saves them) are kept for backward, x_hat is recomputed
+        there rather than stored."""
+        if training:
+            y, mean, rstd = _bn_kernels.training_forward(x, weight, bias, running_mean,
+                                                         running_var, momentum, eps)
+        else:
+            y, mean, rstd = _bn_kernels.eval_forward(x, weight, bias, running_mean, running_var,
+                                                     eps)
+        if ctx.needs_input_grad:
+            view = (1, x.shape[1], 1)
+            ctx.save_for_backward(x, weight, None, mean.reshape(view), rstd.reshape(view))
+            ctx.training = training
+            ctx.eps = eps
+            ctx.dtypes = (x.dtype,) + _param_dtypes(weight, bias)
+            ctx.kernels = True
+        return y
 
     @staticmethod
     def _graph_backward(ctx, grad, x, weight, mean, rstd):

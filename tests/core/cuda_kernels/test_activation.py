@@ -12,9 +12,8 @@ import taimatsu
 import taimatsu.nn.functional as F
 from taimatsu.backend.cuda import activation as cuda_act
 from taimatsu.nn._functional.activation import _bias_activation
-from taimatsu.testing import cuda_emulator
 
-from .conftest import host
+from .conftest import host, record_calls
 
 DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16]
 TOL = {np.float32: 2e-6, np.float64: 1e-13, np.float16: 2e-3, ml_dtypes.bfloat16: 1.6e-2}
@@ -130,23 +129,7 @@ def test_kind_numbers():
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """Counts the kernel wrappers' calls, so a test knows the op took its kernel path."""
-    calls = []
-    for name in ("forward", "backward", "bias_forward", "bias_backward"):
-        real = getattr(cuda_act, name)
-
-        def spy(*args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(*args, **kwargs)
-        monkeypatch.setattr(cuda_act, name, spy)
-    return calls
-
-
-@pytest.fixture
-def emulator():
-    if not cuda_emulator.available():
-        pytest.skip("no C++ compiler for the CUDA emulator")
-    return cuda_emulator.emulate
+    return record_calls(monkeypatch, cuda_act, ("forward", "backward", "bias_forward", "bias_backward"))
 
 
 def _run(fn, arrays, g, create_graph=False):

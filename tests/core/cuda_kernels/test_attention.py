@@ -10,9 +10,8 @@ import pytest
 import taimatsu
 import taimatsu.nn.functional as F
 from taimatsu.backend.cuda import attention as cuda_att
-from taimatsu.testing import cuda_emulator
 
-from .conftest import host
+from .conftest import host, record_calls
 
 # -- NumPy reference -----------------------------------------------------------------------------
 
@@ -209,23 +208,7 @@ def test_mask_fits():
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """Counts the kernel wrappers' calls, so a test knows the op took its kernel path."""
-    calls = []
-    for name in ("forward", "backward"):
-        real = getattr(cuda_att, name)
-
-        def spy(*args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(*args, **kwargs)
-        monkeypatch.setattr(cuda_att, name, spy)
-    return calls
-
-
-@pytest.fixture
-def emulator():
-    if not cuda_emulator.available():
-        pytest.skip("no C++ compiler for the CUDA emulator")
-    return cuda_emulator.emulate
+    return record_calls(monkeypatch, cuda_att, ("forward", "backward"))
 
 
 def _sdpa(q, k, v, g, create_graph=False, **kwargs):

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 import taimatsu as tm
-from taimatsu.backend import cuda as kernels
 from taimatsu.backend.cuda import conv as cuda_conv
 from taimatsu.nn import functional as F
 
-from .conftest import host
+from .conftest import generic_path, host, record_calls
 
 DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16]
 SUM_TOL = {np.float32: 1e-5, np.float64: 1e-12, np.float16: 2e-3, ml_dtypes.bfloat16: 2e-2}
@@ -140,29 +139,9 @@ def test_size_one_dims_and_a_kernel_covering_the_input(xp):
 
 # -- the conv ops' CUDA path -----------------------------------------------------------------
 
-@contextlib.contextmanager
-def cpu_path():
-    """The NumPy path of the ops, even inside the emulator."""
-    previous = kernels.EMULATED
-    kernels.EMULATED = False
-    try:
-        yield
-    finally:
-        kernels.EMULATED = previous
-
-
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts the launches of each host function, so a test cannot pass on the CPU path."""
-    counts = {}
-    for name in ("conv_forward", "conv_data", "conv_weight"):
-        original = getattr(cuda_conv, name)
-
-        def counted(*args, _name=name, _original=original, **kwargs):
-            counts[_name] = counts.get(_name, 0) + 1
-            return _original(*args, **kwargs)
-        monkeypatch.setattr(cuda_conv, name, counted)
-    return counts
+    return record_calls(monkeypatch, cuda_conv, ("conv_forward", "conv_data", "conv_weight"))
 
 
 def _device(xp):
@@ -186,10 +165,10 @@ def _compare(xp, op, x_shape, w_shape, kwargs, dtype=np.float64, bias=True, tol=
               _random(rng, (w_shape[1] * kwargs.get("groups", 1)
                             if op.__name__.startswith("conv_transpose") else w_shape[0],),
                       dtype) if bias else None]
-    with cpu_path():
+    with generic_path():
         y_cpu = op(*[None if a is None else tm.tensor(a) for a in arrays], **kwargs)
     grad_out = _random(rng, tuple(y_cpu.shape), dtype)
-    with cpu_path():
+    with generic_path():
         y_cpu, g_cpu, _ = _run(op, arrays, kwargs, grad_out, "cpu")
     y, g, _ = _run(op, arrays, kwargs, grad_out, _device(xp))
     assert y.dtype == y_cpu.dtype and tuple(y.shape) == tuple(y_cpu.shape)
@@ -223,7 +202,7 @@ OPS = [
                          ids=[f"{o.__name__}-{i}" for i, (o, *_) in enumerate(OPS)])
 def test_op_matches_cpu_path(xp, calls, op, x_shape, w_shape, kwargs):
     _compare(xp, op, x_shape, w_shape, kwargs)
-    assert calls == {"conv_data": 1, "conv_forward": 1, "conv_weight": 1}
+    assert calls.counts() == {"conv_data": 1, "conv_forward": 1, "conv_weight": 1}
 
 
 @pytest.mark.parametrize("dtype, tol", [(np.float32, 1e-5), (np.float16, 3e-2),
@@ -242,7 +221,7 @@ def test_batch_chunks(xp, calls, monkeypatch):
     _compare(xp, F.conv2d, (3, 2, 4, 5), (3, 2, 3, 3), {"padding": 1, "stride": (1, 2)})
     _compare(xp, F.conv2d, (3, 2, 4, 5), (3, 2, 3, 3), {"padding": 1}, dtype=np.float16,
              tol=3e-2)
-    assert calls["conv_weight"] == 2
+    assert calls.counts()["conv_weight"] == 2
 
 
 def test_no_bias_and_only_weight_grad(xp, calls):
@@ -251,11 +230,11 @@ def test_no_bias_and_only_weight_grad(xp, calls):
     x = tm.tensor(rng.standard_normal((2, 2, 4, 4)), device=_device(xp))
     w = tm.tensor(rng.standard_normal((3, 2, 2, 2)), device=_device(xp), requires_grad=True)
     F.conv2d(x, w).sum().backward()
-    with cpu_path():
+    with generic_path():
         wc = tm.tensor(host(w._data), requires_grad=True)
         F.conv2d(tm.tensor(host(x._data)), wc).sum().backward()
     np.testing.assert_allclose(host(w.grad._data), wc.grad._data, rtol=1e-12, atol=1e-12)
-    assert calls == {"conv_forward": 2, "conv_data": 1, "conv_weight": 2}
+    assert calls.counts() == {"conv_forward": 2, "conv_data": 1, "conv_weight": 2}
 
 
 def test_double_backward(xp):
@@ -265,7 +244,7 @@ def test_double_backward(xp):
     kwargs = {"stride": (2, 1), "padding": 1}
     grad_out = rng.standard_normal((2, 3, 3, 5))
     results = []
-    for device, context in ((_device(xp), contextlib.nullcontext()), ("cpu", cpu_path())):
+    for device, context in ((_device(xp), contextlib.nullcontext()), ("cpu", generic_path())):
         with context:
             _, grads, leaves = _run(F.conv2d, arrays, kwargs, grad_out, device,
                                     create_graph=True)

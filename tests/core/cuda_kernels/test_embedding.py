@@ -1,7 +1,6 @@
 """Embedding-gradient kernels (kernels/embedding.cu) against NumPy, and F.embedding /
 embedding_bag / nn.Embedding on their kernel path against the generic CPU path."""
 
-import contextlib
 
 import ml_dtypes
 import numpy as np
@@ -9,10 +8,9 @@ import pytest
 
 import taimatsu
 import taimatsu.nn.functional as F
-from taimatsu.backend import cuda as kernels
 from taimatsu.backend.cuda import embedding as cuda_embedding
 
-from .conftest import host
+from .conftest import generic_path, host
 
 FLOATS = [np.float32, np.float64]
 ALL_FLOATS = FLOATS + [np.float16, ml_dtypes.bfloat16]
@@ -96,17 +94,6 @@ def test_empty_lookups_give_a_zero_table(xp):
 
 # -- the ops, on their kernel path (emulated) against their generic CPU path -------------------
 
-@contextlib.contextmanager
-def _generic_path():
-    """Ops take their generic NumPy path inside this block, even under emulate()."""
-    previous = kernels.EMULATED
-    kernels.EMULATED = False
-    try:
-        yield
-    finally:
-        kernels.EMULATED = previous
-
-
 @pytest.fixture
 def calls(monkeypatch):
     """Records the `deterministic` choice of every embedding-gradient kernel launch."""
@@ -140,7 +127,7 @@ def _weight_grad(xp, fn, weight, seed=3):
 
 def _compare(xp, fn, weight, tol):
     got = _weight_grad(xp, fn, weight)
-    with _generic_path():
+    with generic_path():
         want = _weight_grad(np, fn, weight)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -184,7 +171,7 @@ def test_embedding_module_and_double_backward(xp, calls):
     (g,) = taimatsu.autograd.grad((out * out).sum(), emb.weight, create_graph=True)
     (gg,) = taimatsu.autograd.grad((g * g).sum(), emb.weight)
     weight = host(emb.weight.detach()._data)
-    with _generic_path():
+    with generic_path():
         w = taimatsu.tensor(weight, requires_grad=True)
         out2 = F.embedding(taimatsu.tensor(host(idx._data)), w, padding_idx=0)
         (g2,) = taimatsu.autograd.grad((out2 * out2).sum(), w, create_graph=True)

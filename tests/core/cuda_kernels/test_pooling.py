@@ -1,7 +1,6 @@
 """Pooling kernels (kernels/pooling.cu) against NumPy loops, and the pooling ops that use them
 against their generic CPU path."""
 
-import contextlib
 import itertools
 import math
 
@@ -11,11 +10,10 @@ import pytest
 
 import taimatsu
 import taimatsu.nn.functional as F
-from taimatsu.backend import cuda as kernels
 from taimatsu.backend.cuda import pooling as cuda_pool
 from taimatsu.nn._functional.pooling import _window
 
-from .conftest import host
+from .conftest import generic_path, host, record_calls
 
 FLOATS = [np.float32, np.float64]
 ALL_FLOATS = FLOATS + [np.float16, ml_dtypes.bfloat16]
@@ -245,30 +243,10 @@ def test_adaptive_max_pool_indices_match_reference(xp, shape, out_size, dtype):
 
 # -- the ops, on their kernel path (emulated) against their generic CPU path -------------------
 
-@contextlib.contextmanager
-def _generic_path():
-    """Ops take their generic NumPy path inside this block, even under emulate()."""
-    previous = kernels.EMULATED
-    kernels.EMULATED = False
-    try:
-        yield
-    finally:
-        kernels.EMULATED = previous
-
-
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts the pooling kernel launches the ops make."""
-    counted = {}
-    for name in ("max_pool_forward", "max_pool_backward", "avg_pool_forward",
-                 "avg_pool_backward", "adaptive_max_pool_indices"):
-        original = getattr(cuda_pool, name)
-
-        def wrapper(*args, _name=name, _original=original, **kwargs):
-            counted[_name] = counted.get(_name, 0) + 1
-            return _original(*args, **kwargs)
-        monkeypatch.setattr(cuda_pool, name, wrapper)
-    return counted
+    return record_calls(monkeypatch, cuda_pool, ("max_pool_forward", "max_pool_backward", "avg_pool_forward",
+                 "avg_pool_backward", "adaptive_max_pool_indices"))
 
 
 def _device(xp):
@@ -287,7 +265,7 @@ def _run(xp, fn, x, seed=5):
 
 def _compare(xp, fn, x, tol):
     got = _run(xp, fn, x)
-    with _generic_path():
+    with generic_path():
         want = _run(np, fn, x)
     for a, b in zip(got, want):
         assert a.dtype == b.dtype and a.shape == b.shape
@@ -302,7 +280,7 @@ def test_max_pool_op_matches_cpu_path(xp, calls, case, dtype):
     x = np.round(_random(shape, np.float64, seed=4) * 2).astype(dtype)  # ties included
     _compare(xp, lambda t: pool(t, kernel, stride, padding, dilation, ceil_mode,
                                 return_indices=True), x, _tolerance(dtype))
-    assert calls == {"max_pool_forward": 1, "max_pool_backward": 1}
+    assert calls.counts() == {"max_pool_forward": 1, "max_pool_backward": 1}
 
 
 def test_max_pool_op_unbatched_nan_and_no_indices(xp, calls):
@@ -311,10 +289,10 @@ def test_max_pool_op_unbatched_nan_and_no_indices(xp, calls):
     _compare(xp, lambda t: F.max_pool2d(t, 2, 1, 1, return_indices=True), x, 1e-6)
     with taimatsu.no_grad():  # inference skips the indices
         y = F.max_pool2d(taimatsu.tensor(x, device=_device(xp)), 3, 2, ceil_mode=True)
-    with _generic_path():
+    with generic_path():
         want = F.max_pool2d(taimatsu.tensor(x), 3, 2, ceil_mode=True)
     np.testing.assert_array_equal(host(y._data), want._data)
-    assert calls == {"max_pool_forward": 2, "max_pool_backward": 1}
+    assert calls.counts() == {"max_pool_forward": 2, "max_pool_backward": 1}
 
 
 def test_max_pool_op_double_backward_takes_the_generic_path(xp, calls):
@@ -323,13 +301,13 @@ def test_max_pool_op_double_backward_takes_the_generic_path(xp, calls):
     y = F.max_pool2d(t, 3, 1, 1)
     (gx,) = taimatsu.autograd.grad(y.sum(), t, create_graph=True)
     (ggx,) = taimatsu.autograd.grad((gx * t).sum(), t)
-    with _generic_path():
+    with generic_path():
         t2 = taimatsu.tensor(x, requires_grad=True)
         (gx2,) = taimatsu.autograd.grad(F.max_pool2d(t2, 3, 1, 1).sum(), t2, create_graph=True)
         (ggx2,) = taimatsu.autograd.grad((gx2 * t2).sum(), t2)
     np.testing.assert_allclose(host(gx.detach()._data), gx2.detach()._data)
     np.testing.assert_allclose(host(ggx._data), ggx2._data)
-    assert calls == {"max_pool_forward": 1}
+    assert calls.counts() == {"max_pool_forward": 1}
 
 
 @pytest.mark.parametrize("divisor_override", [None, 2])
@@ -347,7 +325,7 @@ def test_avg_pool_op_matches_cpu_path(xp, calls, case, dtype, count_include_pad,
     x = _random(shape, dtype, seed=6)
     _compare(xp, lambda t: pool(t, kernel, stride, padding, ceil_mode, count_include_pad,
                                 **extra), x, _tolerance(dtype))
-    assert calls == {"avg_pool_forward": 1, "avg_pool_backward": 1}
+    assert calls.counts() == {"avg_pool_forward": 1, "avg_pool_backward": 1}
 
 
 def test_avg_pool_op_double_backward(xp, calls):
@@ -361,24 +339,24 @@ def test_avg_pool_op_double_backward(xp, calls):
         return host(gx.detach()._data), host(ggx._data)
 
     got = second(xp)
-    with _generic_path():
+    with generic_path():
         want = second(np)
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     # the adjoint and its adjoint run as kernels too, on arrays
-    assert calls["avg_pool_forward"] >= 2 and calls["avg_pool_backward"] >= 1
+    assert calls.counts()["avg_pool_forward"] >= 2 and calls.counts()["avg_pool_backward"] >= 1
 
 
 def test_integer_pooling_keeps_the_generic_path(xp, calls):
     x = np.arange(2 * 3 * 5 * 4).reshape(2, 3, 5, 4) % 7
     y = F.max_pool2d(taimatsu.tensor(x, device=_device(xp)), 2, 1)
     z = F.avg_pool2d(taimatsu.tensor(x, device=_device(xp)), 2, 1)
-    with _generic_path():
+    with generic_path():
         want_y = F.max_pool2d(taimatsu.tensor(x), 2, 1)
         want_z = F.avg_pool2d(taimatsu.tensor(x), 2, 1)
     np.testing.assert_array_equal(host(y._data), want_y._data)
     np.testing.assert_array_equal(host(z._data), want_z._data)
-    assert calls == {}
+    assert calls.counts() == {}
 
 
 @pytest.mark.parametrize("pool, shape, out_size", [
@@ -389,4 +367,4 @@ def test_integer_pooling_keeps_the_generic_path(xp, calls):
 def test_adaptive_max_pool_op_matches_cpu_path(xp, calls, pool, shape, out_size):
     x = np.round(_random(shape, np.float64, seed=8) * 2)  # ties included
     _compare(xp, lambda t: pool(t, out_size, return_indices=True), x, 1e-12)
-    assert calls == {"adaptive_max_pool_indices": 1}
+    assert calls.counts() == {"adaptive_max_pool_indices": 1}

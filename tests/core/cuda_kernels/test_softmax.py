@@ -10,7 +10,7 @@ import taimatsu.nn.functional as F
 from taimatsu.backend.cuda import softmax as cuda_softmax
 from taimatsu.testing import cuda_emulator
 
-from .conftest import host
+from .conftest import host, record_calls
 
 DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16]
 TOL = {np.float32: 1e-5, np.float64: 1e-12, np.float16: 2e-3, ml_dtypes.bfloat16: 2e-2}
@@ -117,16 +117,7 @@ def _run(fn, x, g, create_graph=False):
 
 @pytest.fixture
 def kernel_calls(monkeypatch):
-    """Counts the kernel wrappers' calls, so a test knows the op took its kernel path."""
-    calls = []
-    for name in ("forward", "backward"):
-        real = getattr(cuda_softmax, name)
-
-        def spy(*args, _real=real, _name=name, **kwargs):
-            calls.append(_name)
-            return _real(*args, **kwargs)
-        monkeypatch.setattr(cuda_softmax, name, spy)
-    return calls
+    return record_calls(monkeypatch, cuda_softmax, ("forward", "backward"))
 
 
 OP_CASES = [((4, 10), -1), ((3, 5, 7), 1), ((3, 5, 7), 0), ((2, 1100), -1), ((9,), 0),

@@ -13,7 +13,7 @@ from .. import backend
 from .._device import CPU, move, to_device, xp_for
 from .._tensor import Size, Tensor
 from ._util import finish, method
-from .inplace import _legacy
+from .inplace import kernel_missing
 
 
 def _dtype_or_default(dtype, default: D.dtype) -> D.dtype:
@@ -461,7 +461,7 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
 def _triangle_indices(name, row, col, offset, dtype, device) -> Tensor:
     dt = D.int64 if dtype is None else dtype
     if dt not in (D.int64, D.int32):  # torch's error type for a dtype without a kernel
-        raise NotImplementedError(f"\"{name}\" not implemented for '{_legacy(dt)}'")
+        raise kernel_missing(name, dt)
     if row < 0 or col < 0:
         raise RuntimeError(f"row must be non-negative, got{row}" if row < 0
                            else f"col must be non-negative, got{col}")

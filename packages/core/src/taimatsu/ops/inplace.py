@@ -178,3 +178,8 @@ _NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16"
 
 def _legacy(dt) -> str:
     return _NAMES[dt.name]
+
+
+def kernel_missing(kernel: str, dt) -> NotImplementedError:
+    """torch's error for a dtype its CPU kernel lacks (the caller raises it)."""
+    return NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy(dt)}'")

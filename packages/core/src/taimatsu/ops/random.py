@@ -28,7 +28,7 @@ from .._tensor import Size, Tensor
 from ..autograd.node import Function
 from ._util import broadcast_shapes_or_raise, check_device, finish, method
 from .creation import _shape
-from .inplace import _legacy, apply_inplace, check_inplace
+from .inplace import _legacy, apply_inplace, check_inplace, kernel_missing
 
 __all__ = [
     "Generator", "default_generator", "manual_seed", "seed", "initial_seed", "get_rng_state",
@@ -350,13 +350,9 @@ def _fmt(x) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
 
 
-def _not_implemented(kernel: str, dt: D.dtype):
-    return NotImplementedError(f'"{kernel}" not implemented for \'{_legacy(dt)}\'')
-
-
 def _require_float(dt: D.dtype, kernel: str, complex_ok: bool = True) -> None:
     if not (dt.is_floating_point or (complex_ok and dt.is_complex)):
-        raise _not_implemented(kernel, dt)
+        raise kernel_missing(kernel, dt)
 
 
 def _long(x, fname: str, arg: str, pos: int) -> int:
@@ -559,7 +555,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     _shape((n,))
     dt = _out_dtype(dtype, D.int64)
     if dt is D.bool or dt.is_complex:
-        raise _not_implemented("randperm", dt)
+        raise kernel_missing("randperm", dt)
     limit = _PERM_LIMITS.get(dt.name)
     if limit is not None and n > limit[0]:
         raise RuntimeError(f"n cannot be greater than {limit[1]} for {limit[2]} type.")
@@ -632,7 +628,7 @@ def bernoulli(input: Tensor, p=None, *, generator=None, out=None) -> Tensor:
         return finish(bernoulli_(result, p, generator=generator), out)
     dt = input.dtype
     if dt.is_complex:
-        raise _not_implemented("bernoulli_tensor_cpu_self_", dt)
+        raise kernel_missing("bernoulli_tensor_cpu_self_", dt)
     _require_float(dt, "bernoulli_tensor_cpu_p_", complex_ok=False)
     _check_probabilities(input)
 
@@ -811,7 +807,7 @@ def random_(self: Tensor, from_=_MISSING, to=_MISSING, *, generator=None) -> Ten
     dt = self.dtype
     if from_ is _MISSING and to is _MISSING:
         if dt.is_complex:
-            raise _not_implemented("random_kernel_cpu", dt)
+            raise kernel_missing("random_kernel_cpu", dt)
         low, high, name = 0, _random_top(dt) + 1, "RandomBackward2"
     elif to is _MISSING or from_ is _MISSING:
         top = from_ if to is _MISSING else to
@@ -831,13 +827,13 @@ def bernoulli_(self: Tensor, p=0.5, *, generator=None) -> Tensor:
     dt = self.dtype
     if not isinstance(p, Tensor):
         if dt.is_complex:
-            raise _not_implemented("bernoulli_scalar_cpu_", dt)
+            raise kernel_missing("bernoulli_scalar_cpu_", dt)
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_fmt(p)}")
         return _fill_(self, "bernoulli_", "BernoulliBackward2", generator,
                       lambda d, shape: _bernoulli(d, shape, float(p)))
     if dt.is_complex:
-        raise _not_implemented("bernoulli_tensor_cpu_self_", dt)
+        raise kernel_missing("bernoulli_tensor_cpu_self_", dt)
     _require_float(p.dtype, "bernoulli_tensor_cpu_p_", complex_ok=False)
     check_device(self, p)
     _check_expandable(p, self._data.shape)
@@ -881,7 +877,7 @@ def geometric_(self: Tensor, p, *, generator=None) -> Tensor:
     """Fills self with the number of Bernoulli(p) trials up to the first success (>= 1)."""
     dt = self.dtype
     if dt is D.bool or dt.is_complex:
-        raise _not_implemented("geometric_cpu", dt)
+        raise kernel_missing("geometric_cpu", dt)
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_fmt(p)}")
     log_q = math.log1p(-p)

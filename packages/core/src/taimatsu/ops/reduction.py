@@ -20,14 +20,12 @@ from .._tensor import Tensor
 from ..amp._state import hook as _autocast
 from ..autograd.node import Function, as_array
 from ._util import cast, finish, method, wrap_dim, wrap_dims
+from .inplace import _legacy, kernel_missing
 
 __all__ = ["sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin",
            "aminmax", "argmax", "argmin", "std", "var", "std_mean", "var_mean", "norm",
            "logsumexp", "all", "any", "count_nonzero", "return_types"]
 
-_LEGACY = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-           "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-           "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 _LOW_PRECISION = (D.float16.np, D.bfloat16.np)
 _py_max = builtins.max
 
@@ -117,10 +115,6 @@ def _cast_grad(xp, g, np_dtype):
     return g if np_dtype is None else xp.astype(g, np_dtype)
 
 
-def _legacy(dt: D.dtype) -> str:
-    return _LEGACY[dt.name]
-
-
 def _wrap(arr) -> Tensor:
     """A Tensor for a result that carries no gradient (indices, bools, counts)."""
     return Tensor._make(as_array(arr))
@@ -135,12 +129,7 @@ def _no_complex(name: str, input: Tensor, kernel: str | None = None) -> None:
     if input.dtype.is_complex:
         if kernel is None:
             raise RuntimeError(f"{name}(): does not support complex input")
-        not_implemented(kernel, input)
-
-
-def not_implemented(kernel: str, input: Tensor):
-    """torch's NotImplementedError for a dtype its CPU kernel lacks."""
-    raise NotImplementedError(f"\"{kernel}\" not implemented for '{_legacy(input.dtype)}'")
+        raise kernel_missing(kernel, input.dtype)
 
 
 def _acc_dtype(a, np_dtype=None):

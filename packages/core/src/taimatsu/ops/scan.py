@@ -12,13 +12,12 @@ from .._tensor import Tensor
 from ..amp._state import hook as _autocast
 from ..autograd.node import Function
 from ._util import finish, method, wrap_dim
-from .inplace import apply_inplace
+from .inplace import apply_inplace, kernel_missing
 from .reduction import (
     _LOW_PRECISION,
     _acc_dtype,
     _cast_grad,
     _conj,
-    _legacy,
     _no_complex,
     _raw,
     return_types,
@@ -296,6 +295,5 @@ def _logcumsumexp_any(x, axis):
 def logcumsumexp(input: Tensor, dim: int, *, out=None) -> Tensor:
     """log(cumsum(exp(input))) along `dim`, computed without overflow."""
     if input.dtype._kind != 2:
-        raise NotImplementedError(f"\"logcumsumexp\" not implemented for "
-                                  f"'{_legacy(input.dtype)}'")
+        raise kernel_missing("logcumsumexp", input.dtype)
     return finish(Logcumsumexp.apply(input, axis=wrap_dim(dim, input.ndim)), out)

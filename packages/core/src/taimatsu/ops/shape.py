@@ -19,11 +19,11 @@ import warnings
 import numpy as np
 
 from .. import _dtype as D
-from .._tensor import _LEGACY_NAMES, Size, Tensor, _type_name
+from .._tensor import Size, Tensor, _type_name
 from ..autograd import grad_mode
 from ..autograd.node import Function, _NoGradCtx
 from ._util import broadcast_shapes_or_raise, finish, method, sum_to, wrap_dim, wrap_dims
-from .inplace import apply_inplace
+from .inplace import _legacy, apply_inplace
 
 __all__ = [
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "adjoint", "squeeze",
@@ -160,11 +160,6 @@ def _view_dtype(self: Tensor, dt) -> Tensor:
                            f"{_legacy(dt)} (different element sizes)")
     with grad_mode.no_grad():  # torch: a dtype view is outside autograd
         return _ViewDtype.apply(self, dt.np)
-
-
-def _legacy(dt) -> str:
-    """torch's short dtype name in messages: Float, Double, Long..."""
-    return _LEGACY_NAMES[dt.name][:-len("Tensor")]
 
 
 def _view(self: Tensor, *shape, dtype=None) -> Tensor:

@@ -12,13 +12,13 @@ from .. import backend
 from .._tensor import Tensor
 from ..autograd.node import Function
 from ._util import finish, method, wrap_dim
+from .inplace import kernel_missing
 from .reduction import (
     _EvenSplit,
     _is_float,
     _raw,
     _SelectAlong,
     _wrap,
-    not_implemented,
     return_types,
     scatter_grad,
 )
@@ -196,7 +196,7 @@ def _check_sortable(input: Tensor, what: str = "Sort") -> None:
 def _check_selectable(input: Tensor, kernel: str) -> None:
     """kthvalue/median/mode have no complex (nor, but mode, bool) kernels in torch."""
     if input.dtype.is_complex or (input.dtype is D.bool and kernel != "mode_cpu"):
-        not_implemented(kernel, input)
+        raise kernel_missing(kernel, input.dtype)
 
 
 def _named(result_type, values, indices, out):
@@ -434,7 +434,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,
     Returns a Tensor, or a tuple with the inverse indices and/or counts when asked.
     """
     if input.dtype.is_complex:
-        not_implemented("unique", input)
+        raise kernel_missing("unique", input.dtype)
     a = input._data
     xp = backend.of(a)
     if dim is None:
@@ -454,7 +454,7 @@ def unique_consecutive(input: Tensor, return_inverse: bool = False,
                        return_counts: bool = False, dim=None):
     """Collapses runs of equal consecutive elements (or slices along `dim`)."""
     if input.dtype.is_complex:
-        not_implemented("unique", input)
+        raise kernel_missing("unique", input.dtype)
     a = input._data
     xp = backend.of(a)
     if dim is None:
@@ -488,7 +488,7 @@ def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -
     if a.ndim != 1 or input.dtype._kind == 0 or (a.size and bool((a < 0).any())):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if input.dtype._kind != 1:
-        not_implemented("bincount_cpu", input)
+        raise kernel_missing("bincount_cpu", input.dtype)
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     xp = backend.of(a)
@@ -508,7 +508,7 @@ def histc(input: Tensor, bins: int = 100, min=0, max=0, *, out=None) -> Tensor:
     """Histogram of `bins` equal-width bins over [min, max] (the data's range if equal)."""
     a = input._data
     if input.dtype._kind != 2:
-        not_implemented("histogram_cpu", input)
+        raise kernel_missing("histogram_cpu", input.dtype)
     if bins <= 0:
         raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for "
                            "dimension 0")

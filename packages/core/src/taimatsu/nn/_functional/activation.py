@@ -25,7 +25,7 @@ from ...backend.cuda import activation as _cuda_act
 from ...backend.cuda import softmax as _cuda_softmax
 from ...backend.cuda import use_kernels
 from ...ops._util import method, sum_to
-from ...ops.inplace import _legacy, apply_inplace
+from ...ops.inplace import _legacy, apply_inplace, kernel_missing
 from ...ops.pointwise import _special, sigmoid, tanh
 
 __all__ = [
@@ -786,8 +786,7 @@ def _softmax_call(op, kernel: str, input: Tensor, dim: int, dtype) -> Tensor:
     d = _wrap_dim(dim, max(input.ndim, 1))
     if not input.dtype.is_floating_point:
         last = "lastdim_" if d == max(input.ndim, 1) - 1 else ""
-        raise NotImplementedError(f'"{kernel}_{last}kernel_impl" not implemented for '
-                                  f"'{_legacy(input.dtype)}'")
+        raise kernel_missing(f"{kernel}_{last}kernel_impl", input.dtype)
     return op.apply(input, d if input.ndim else 0)
 
 

@@ -35,6 +35,7 @@ from ...amp._state import hook as _autocast
 from ...autograd.node import Function
 from ...backend.cuda import conv as _cuda
 from ...backend.cuda import use_kernels
+from ...ops.inplace import _legacy
 from . import _winograd
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -497,18 +498,13 @@ def _check_common(input, weight, bias, nd: int, stride, dilation):
         raise RuntimeError("non-positive dilation is not supported")
     for t in (weight, bias):
         if t is not None and t.dtype is not input.dtype:
-            raise RuntimeError(f"expected scalar type {_scalar_name(input.dtype)} but found "
-                               f"{_scalar_name(t.dtype)}")
+            raise RuntimeError(f"expected scalar type {_legacy(input.dtype)} but found "
+                               f"{_legacy(t.dtype)}")
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"\"slow_conv{nd}d_cpu\" not implemented for "
-                           f"'{_scalar_name(input.dtype)}'")
+                           f"'{_legacy(input.dtype)}'")
     from ...ops._util import check_device
     check_device(input, weight, bias)
-
-
-def _scalar_name(dt) -> str:
-    from ...ops.inplace import _legacy
-    return _legacy(dt)
 
 
 def _resolve_padding(padding, nd, weight, stride, dilation):

@@ -27,7 +27,7 @@ from ...autograd.node import Function
 from ...backend.cuda import cross_entropy as _ce_kernels
 from ...backend.cuda import use_kernels
 from ...ops.creation import ones_like
-from ...ops.inplace import _legacy
+from ...ops.inplace import _legacy, kernel_missing
 from ...ops.pointwise import minimum, where, xlogy
 from ...ops.shape import broadcast_to
 from .activation import (
@@ -454,8 +454,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_a
     reduction = _reduction(size_average, reduce, reduction)
     _check_class_target(input, target, weight)
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"nll_loss_out_frame\" not implemented for "
-                                  f"'{_legacy(input.dtype)}'")
+        raise kernel_missing("nll_loss_out_frame", input.dtype)
     w = None if weight is None else weight._data
     return NllLoss.apply(input, target._data, w, reduction, ignore_index)
 
@@ -481,8 +480,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                                     label_smoothing)
     _check_class_target(input, target, weight)
     if not input.dtype.is_floating_point:
-        raise NotImplementedError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for "
-                                  f"'{_legacy(input.dtype)}'")
+        raise kernel_missing("log_softmax_lastdim_kernel_impl", input.dtype)
     w = None if weight is None else weight._data
     return CrossEntropy.apply(input, target._data, w, reduction, ignore_index,
                               float(label_smoothing))

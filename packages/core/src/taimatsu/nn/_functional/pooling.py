@@ -24,6 +24,7 @@ from ...autograd.grad_mode import is_grad_enabled
 from ...autograd.node import Function
 from ...backend.cuda import pooling as _cuda_pool
 from ...backend.cuda import use_kernels
+from ...ops.inplace import _legacy, kernel_missing
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "max_pool1d_with_indices",
            "max_pool2d_with_indices", "max_pool3d_with_indices", "avg_pool1d", "avg_pool2d",
@@ -628,8 +629,7 @@ def _adaptive_avg_pool(input, nd, output_size):
     fn = f"adaptive_avg_pool{nd}d"
     _check_adaptive_input(input, nd, fn, colon=False)
     if input.dtype._kind < 2:
-        raise NotImplementedError(f"\"{fn}\" not implemented for "
-                                  f"'{_scalar_name(input.dtype)}'")
+        raise kernel_missing(fn, input.dtype)
     out_size = _adaptive_sizes(input, nd, output_size, fn)
     spatial = tuple(input.shape[-nd:])
     if all(o == 1 for o in out_size):  # global average pooling
@@ -762,11 +762,6 @@ def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
     return _adaptive_max_pool(input, 3, output_size, True)
 
 
-def _scalar_name(dt) -> str:
-    from ...ops.inplace import _legacy
-    return _legacy(dt)
-
-
 # -- fractional max pooling -------------------------------------------------------------------
 
 def _fractional_starts(samples, n_in: int, n_out: int, pool: int):
@@ -867,7 +862,7 @@ def _max_unpool(input, indices, nd, kernel_size, stride, padding, output_size):
                            f"Tensor, but got a tensor with {input.ndim} dimensions.")
     if indices.dtype is not D.int64:
         raise RuntimeError("elements in indices should be type int64 but got: "
-                           f"{_scalar_name(indices.dtype)}")
+                           f"{_legacy(indices.dtype)}")
     if tuple(indices.shape) != tuple(input.shape):
         raise RuntimeError("Expected shape of indices to be same as that of the input tensor "
                            f"({_dims_str(input.shape)}) but got indices tensor with shape: "

@@ -498,6 +498,8 @@ def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, devi
         dt = D.result_type_of([], [start, end, step])
     else:
         dt = D.to_dtype(dtype)
+    if dt is D.bool:
+        raise kernel_missing("arange_cpu", dt)
     n = max(math.ceil((end - start) / step), 0)
     xp = xp_for(to_device(device))
     # torch computes start + i*step in double then casts (no accumulated drift).
@@ -512,6 +514,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     if steps < 0:
         raise RuntimeError("linspace(): number of steps must be non-negative")
     dt = _dtype_or_default(dtype, D.get_default_dtype())
+    _check_spaced_dtype("linspace_cpu", dt, steps)
     xp = xp_for(to_device(device))
     if steps == 1:
         arr = xp.asarray([start], dtype=np.float64)
@@ -526,10 +529,17 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     return _finish_xp(arr.astype(dt.np), requires_grad)
 
 
+def _check_spaced_dtype(kernel: str, dt, steps: int) -> None:
+    """torch has no bool kernel for evenly spaced values (one step is filled without one)."""
+    if dt is D.bool and steps > 1:
+        raise kernel_missing(kernel, dt)
+
+
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False) -> Tensor:
-    exps = linspace(start, end, steps, dtype=D.float64, device=device)
     dt = _dtype_or_default(dtype, D.get_default_dtype())
+    _check_spaced_dtype("logspace_cpu", dt, steps)
+    exps = linspace(start, end, steps, dtype=D.float64, device=device)
     return _finish_xp((base ** exps._data).astype(dt.np), requires_grad)
 
 

@@ -9,7 +9,7 @@ backend arrays and allocates with the array module of its inputs.
 from __future__ import annotations
 
 from ... import backend
-from ._module import Kernel, Module, dtype_suffix, grid_1d  # noqa: F401
+from ._module import Kernel, Module, acc_dtype, dtype_suffix, grid_1d  # noqa: F401
 
 # Set by taimatsu.testing.cuda_emulator.emulate(): kernels then accept NumPy arrays.
 EMULATED = False

@@ -9,6 +9,8 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
+
 from ... import backend
 
 KERNELS = Path(__file__).with_name("kernels")
@@ -85,6 +87,12 @@ def dtype_suffix(dtype) -> str | None:
     """The kernel-name suffix for a floating dtype (f32, f64, f16, bf16); None for others,
     which then take the generic array path."""
     return _SUFFIXES.get(getattr(dtype, "name", str(dtype)))
+
+
+def acc_dtype(dtype) -> np.dtype:
+    """The dtype kernels accumulate a storage dtype in (tm_acc<T> in prelude.cuh): float64
+    for float64, float32 for everything else."""
+    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
 def grid_1d(n: int, threads: int = 256, max_blocks: int = 65535) -> int:

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from ... import backend
-from . import Module, dtype_suffix, grid_1d
+from . import Module, acc_dtype, dtype_suffix, grid_1d
 
 _MODULE = Module("attention.cu")
 
@@ -76,11 +76,6 @@ class _Shape:
                      *(np.int64(s) for s in strides), np.int32(kind), np.int32(bool(causal)))
 
 
-def _acc(dtype):
-    """The accumulation dtype (and type of the scale argument) for a storage dtype."""
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
-
-
 def _check_tiles(block_m: int, block_n: int) -> None:
     if block_m % _ROWS_PER_WARP or not 0 < block_m <= 32 * _ROWS_PER_WARP:
         raise ValueError(f"block_m must be a multiple of {_ROWS_PER_WARP} in "
@@ -113,7 +108,7 @@ def forward(q, k, v, mask=None, *, scale: float, causal: bool = False,
     xp = backend.of(q)
     q, k, v = (xp.ascontiguousarray(a) for a in (q, k, v))
     shape = _Shape(q, k, v, mask, causal)
-    acc = _acc(q.dtype)
+    acc = acc_dtype(q.dtype)
     if block_m is None:
         block_m = 64 if acc.itemsize == 4 else 32
     block_m, block_n = _tiles(block_m, block_n, shape.Lq, shape.Lk)
@@ -139,7 +134,7 @@ def backward(q, k, v, mask, out, lse, grad, *, scale: float, causal: bool = Fals
     xp = backend.of(q)
     q, k, v, out, grad = (xp.ascontiguousarray(a) for a in (q, k, v, out, grad))
     shape = _Shape(q, k, v, mask, causal)
-    acc = _acc(q.dtype)
+    acc = acc_dtype(q.dtype)
     if block_m is None:
         block_m = 32 if acc.itemsize == 4 else 16
     suffix = dtype_suffix(q.dtype)

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from ... import backend
-from . import Module, dtype_suffix, grid_1d
+from . import Module, acc_dtype, dtype_suffix, grid_1d
 
 _MODULE = Module("batch_norm.cu")
 _THREADS = 256            # elementwise and partial-sum blocks (a multiple of 32)
@@ -25,10 +25,6 @@ _FINALIZE_THREADS = 128   # 4 channels (one warp each) per finalize block
 _ELEMS_PER_CHUNK = 4096   # elements of a channel one partial-sum block covers, at least
 _TARGET_BLOCKS = 4096     # partial-sum blocks beyond which more chunks only add stage-2 work
 _MAX_CHUNKS = 1024        # <= 65535 (gridDim.y)
-
-
-def acc_dtype(dtype) -> np.dtype:
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
 def supported(x, *vectors) -> bool:

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ... import backend
-from ._module import Module, dtype_suffix, grid_1d
+from ._module import Module, acc_dtype, dtype_suffix, grid_1d
 
 _MODULE = Module("im2col.cu")
 
@@ -163,7 +163,7 @@ def conv_weight(x, gy, geom: Geometry, groups: int):
     rows, length = c * geom.taps, geom.positions
     og, width = o // groups, rows // groups
     # 16-bit chunks are summed in float32; a single chunk's GEMM already is
-    acc_dtype = np.float32 if x.itemsize < 4 else x.dtype
+    acc = acc_dtype(x.dtype)
     total = None
     if rows and n:
         step = _chunk(n, rows * length, x.itemsize)
@@ -177,7 +177,7 @@ def conv_weight(x, gy, geom: Geometry, groups: int):
                                        .transpose(1, 0, 3, 2)).reshape(groups, m * length, og)
             part = xp.matmul(cols.reshape(groups, width, m * length), gyt)  # (G, width, og)
             if total is None:
-                total = part if step >= n else part.astype(acc_dtype)
+                total = part if step >= n else part.astype(acc)
             else:
                 total += part
     if total is None:

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ... import backend
-from . import Module, dtype_suffix, grid_1d
+from . import Module, acc_dtype, dtype_suffix, grid_1d
 
 _MODULE = Module("cross_entropy.cu")
 _MAX_ROW_BLOCKS = 65535  # the row kernels loop over entries beyond this many blocks
@@ -22,10 +22,6 @@ def supported(x, weight) -> bool:
     """Whether the kernels take logits x (N, C, ...) with class weights `weight` (or None)."""
     return (dtype_suffix(x.dtype) is not None and x.ndim >= 2 and x.size > 0
             and (weight is None or weight.dtype == x.dtype))
-
-
-def acc_dtype(dtype) -> np.dtype:
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
 def check_targets(target, classes: int, ignore_index: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import backend
-from . import Module, dtype_suffix, grid_1d
+from . import Module, acc_dtype, dtype_suffix, grid_1d
 
 _MODULE = Module("normalization.cu")
 _MAX_ROW_BLOCKS = 65535  # row kernels loop over rows beyond this many blocks
@@ -23,10 +23,6 @@ def supported(x, *params) -> bool:
     """Whether the kernels take x with these weight/bias arrays (None for absent ones)."""
     return (dtype_suffix(x.dtype) is not None and x.size > 0
             and all(p is None or p.dtype == x.dtype for p in params))
-
-
-def acc_dtype(dtype) -> np.dtype:
-    return np.dtype(np.float64) if np.dtype(dtype) == np.float64 else np.dtype(np.float32)
 
 
 def row_threads(cols: int, block: int | None = None) -> int:
